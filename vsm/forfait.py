@@ -1,0 +1,184 @@
+"""The forfait VSM computation: pure, vectorised, exact.
+
+Methodology note (002), § 3 « Règles de calcul du forfait »:
+  1. share of VSM = DMPs fed / patients MT in ALD → « forfait brut » by tier
+     (< 50 % → 0; [50 %, 90 %) → 1 500 €; ≥ 90 % → 3 000 €);
+  2. majoration of 20 % of the forfait brut when structured / fed ≥ 1/3;
+  3. amount = (forfait brut + majoration) × patientèle MT / 800.
+
+Every number above comes from the rule set (params/rules/*.yml), not from this file.
+Shares are compared to thresholds as integer cross-products (a × q ≥ p × b for a/b ≥ p/q),
+never as floats. Money is in integer cents; the final amount is rounded once, to the cent,
+half up, from the exact rational value. A P2 payment is the complement: P2 amount − amount
+already paid for P1, never negative.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from .errors import VsmError
+from .inputs import COUNT_COLUMNS, validate_counts
+from .rules import Period, RuleSet
+
+RESULT_COLUMNS = (
+    "ps_id",
+    *COUNT_COLUMNS,
+    "eligible",
+    "vsm_share",
+    "tier",
+    "tier_eur",
+    "structured_share",
+    "majoration",
+    "majoration_eur",
+    "weight",
+    "amount_eur",
+)
+COMPLEMENT_COLUMNS = ("paid_eur", "complement_eur")
+MONEY_COLUMNS = ("tier_eur", "majoration_eur", "amount_eur", *COMPLEMENT_COLUMNS)
+
+_INT64_LIMIT = 2**62
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def cents_to_eur(cents: np.ndarray) -> list[Decimal]:
+    """Integer cents → Decimal euros with exactly two decimals."""
+    return [Decimal(int(c)).scaleb(-2) for c in cents]
+
+
+def meets(numerator: np.ndarray, denominator: np.ndarray, threshold: Fraction, comparison: str) -> np.ndarray:
+    """numerator / denominator (≥ or >) threshold, exactly, for denominator > 0 (False elsewhere)."""
+    left = numerator.astype(object) * threshold.denominator if _overflows(numerator, threshold) else numerator * threshold.denominator
+    right = denominator.astype(object) * threshold.numerator if _overflows(denominator, threshold) else denominator * threshold.numerator
+    result = (left >= right) if comparison == ">=" else (left > right)
+    return np.asarray(result, dtype=bool) & (denominator > 0)
+
+
+def _overflows(values: np.ndarray, factor: Fraction) -> bool:
+    top = int(values.max()) if len(values) else 0
+    return top * max(factor.numerator, factor.denominator) >= _INT64_LIMIT
+
+
+def _round_half_up_div(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """round(numerator / denominator) half up, for numerator ≥ 0 and denominator > 0, exactly."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+def weight_fraction(patients_mt: np.ndarray, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
+    """Pondération as (numerator, denominator) arrays: patientèle MT / reference, capped if set."""
+    n = len(patients_mt)
+    if not rules.ponderation.enabled.value:
+        return np.ones(n, dtype=np.int64), np.ones(n, dtype=np.int64)
+    reference = rules.ponderation.reference_patients.value
+    num = patients_mt.astype(np.int64)
+    den = np.full(n, reference, dtype=np.int64)
+    cap = rules.ponderation.cap.value
+    if cap is not None:
+        over = num * cap.denominator > cap.numerator * reference
+        num = np.where(over, cap.numerator, num)
+        den = np.where(over, cap.denominator, den)
+    return num, den
+
+
+def compute(
+    counts: pd.DataFrame,
+    rules: RuleSet,
+    period: str,
+    paid: pd.DataFrame | None = None,
+    source: str = "table des effectifs",
+) -> pd.DataFrame:
+    """One row per professional with every intermediate figure of the forfait.
+
+    ``counts`` has ps_id, patients_mt, patients_mt_ald, dmp_vsm, dmp_vsm_structured (other
+    columns are carried through). ``paid`` (ps_id, paid_eur), for a period that complements
+    an earlier one, adds paid_eur and complement_eur.
+    """
+    period_rules: Period = rules.period(period)
+    if paid is not None and period_rules.complement_of is None:
+        raise VsmError(
+            f"La période {period} du jeu de règles {rules.id} ne complète aucune période : "
+            "le montant déjà versé (--paid) n'a pas de sens ici."
+        )
+    table = validate_counts(counts, source=source)
+    mt = table["patients_mt"].to_numpy(np.int64)
+    ald = table["patients_mt_ald"].to_numpy(np.int64)
+    fed = table["dmp_vsm"].to_numpy(np.int64)
+    structured = table["dmp_vsm_structured"].to_numpy(np.int64)
+
+    # § 3 « Population éligible au forfait »: at least N patients MT in ALD.
+    eligible = ald >= max(rules.eligibility.min_patients_mt_ald.value, 1)
+
+    # § 3 point 1: forfait brut by tier, share = fed / ALD compared exactly.
+    tier = np.zeros(len(table), dtype=np.int64)
+    tier_cents = np.zeros(len(table), dtype=np.int64)
+    for level_number, level in enumerate(rules.tiers.levels, start=1):
+        reached = eligible & meets(fed, ald, level.min_share, rules.tiers.comparison)
+        tier = np.where(reached, level_number, tier)
+        tier_cents = np.where(reached, to_cents(level.amount_eur), tier_cents)
+
+    # § 3 point 2: majoration when structured / fed reaches the threshold.
+    maj_rules = rules.majoration
+    if maj_rules.enabled.value:
+        threshold = maj_rules.min_structured_share
+        majoration = (tier > 0) & meets(structured, fed, threshold.value, threshold.comparison)
+    else:
+        majoration = np.zeros(len(table), dtype=bool)
+    rate = maj_rules.rate.value
+    maj_factor = majoration.astype(np.int64) * rate.numerator  # (den + num·maj) / den
+
+    # § 3 point 3: weighting, then one rounding of the exact amount.
+    w_num, w_den = weight_fraction(mt, rules)
+    numerator = [tier_cents, rate.denominator + maj_factor, w_num]
+    denominator = rate.denominator * w_den
+    bound = int(tier_cents.max(initial=0)) * (rate.denominator + rate.numerator) * int(w_num.max(initial=0))
+    if bound * 2 + int(denominator.max(initial=1)) >= _INT64_LIMIT:
+        numerator = [a.astype(object) for a in numerator]
+        denominator = denominator.astype(object)
+    amount_cents = _round_half_up_div(numerator[0] * numerator[1] * numerator[2], denominator)
+    majoration_cents = _round_half_up_div(
+        tier_cents * majoration.astype(np.int64) * rate.numerator, np.full(len(table), rate.denominator)
+    )
+
+    result = table.copy()
+    result["eligible"] = eligible
+    result["vsm_share"] = _share(fed, ald)
+    result["tier"] = tier
+    result["tier_eur"] = cents_to_eur(tier_cents)
+    result["structured_share"] = _share(structured, fed)
+    result["majoration"] = majoration
+    result["majoration_eur"] = cents_to_eur(majoration_cents)
+    result["weight"] = w_num / w_den
+    result["amount_eur"] = cents_to_eur(amount_cents)
+
+    if paid is not None:
+        paid_cents = (
+            table[["ps_id"]]
+            .merge(paid, on="ps_id", how="left", validate="one_to_one")["paid_eur"]
+            .map(lambda v: 0 if pd.isna(v) else to_cents(v))
+            .to_numpy(np.int64)
+        )
+        result["paid_eur"] = cents_to_eur(paid_cents)
+        result["complement_eur"] = cents_to_eur(np.maximum(np.asarray(amount_cents, dtype=np.int64) - paid_cents, 0))
+
+    extra = [c for c in table.columns if c not in RESULT_COLUMNS]
+    ordered = ["ps_id", *extra, *[c for c in RESULT_COLUMNS if c != "ps_id"]]
+    if paid is not None:
+        ordered += list(COMPLEMENT_COLUMNS)
+    return result[ordered]
+
+
+def total(results: pd.DataFrame, column: str = "amount_eur") -> Decimal:
+    """Exact sum of a money column."""
+    return sum(results[column], Decimal("0.00"))

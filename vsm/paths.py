@@ -1,0 +1,23 @@
+"""Where the project's data files live (params/, reports/)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+
+def params_dir() -> Path:
+    """The params/ folder: VSM_PARAMS overrides, else the one beside the package."""
+    override = os.environ.get("VSM_PARAMS")
+    return Path(override) if override else PROJECT_DIR / "params"
+
+
+def rules_dir() -> Path:
+    return params_dir() / "rules"
+
+
+def schemas_dir() -> Path:
+    return params_dir() / "schemas"

@@ -1,0 +1,76 @@
+"""French formatting for everything a person reads (explanations, CLI, reports).
+
+Babel (CLDR data) does the locale work: narrow no-break space as thousands separator,
+comma as decimal mark, no-break space before € and %. Files written for machines (CSV,
+Parquet) never go through here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+LOCALE = "fr_FR"
+NBSP = "\u00a0"
+
+
+def eur(amount: Decimal | int | float | str) -> str:
+    """1876.88 → « 1 876,88 € »."""
+    return format_currency(Decimal(str(amount)), "EUR", locale=LOCALE)
+
+
+def integer(value: int) -> str:
+    """1001 → « 1 001 »."""
+    return format_decimal(int(value), locale=LOCALE)
+
+
+def number(value: Decimal | Fraction | float | int, max_decimals: int = 5) -> str:
+    """A plain number with up to ``max_decimals`` decimals: 1.25125 → « 1,25125 »."""
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
+    value = Decimal(str(value)).quantize(Decimal(1).scaleb(-max_decimals), rounding=ROUND_HALF_UP)
+    return format_decimal(value, format="#,##0." + "#" * max_decimals, locale=LOCALE)
+
+
+def _percent_text(value: Fraction, decimals: int) -> str:
+    scaled = Decimal(value.numerator * 100) / Decimal(value.denominator)
+    rounded = scaled.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(rounded, format=pattern, locale=LOCALE) + NBSP + "%"
+
+
+def percent(value: Fraction | float | None, decimals: int = 1, thresholds: tuple[Fraction, ...] = ()) -> str:
+    """A share as a French percentage: 146/300 → « 48,7 % ».
+
+    With ``thresholds``, more decimals are shown when rounding would make a share that is
+    not exactly on a threshold look as if it were (49,96 % is not « 50,0 % »).
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    exact = value if isinstance(value, Fraction) else Fraction(repr(float(value)))
+    text = _percent_text(exact, decimals)
+    for extra in range(decimals, decimals + 6):
+        text = _percent_text(exact, extra)
+        if not any(exact != t and text == _percent_text(t, extra) for t in thresholds):
+            break
+    return text
+
+
+def fraction(value: Fraction) -> str:
+    """Fraction(1, 3) → « 1/3 »; Fraction(1, 2) → « 50 % » reads better for round shares."""
+    if value.denominator in (1, 2, 4, 5, 10, 20, 25, 50, 100):
+        return percent(value, decimals=0)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def date(value: dt.date) -> str:
+    """2023-12-31 → « 31 décembre 2023 »; the first of the month is « 1er »."""
+    text = format_date(value, format="long", locale=LOCALE)
+    if value.day == 1:
+        text = "1er" + text[1:]
+    return text

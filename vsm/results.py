@@ -1,0 +1,85 @@
+"""Results on disk: tables for machines (CSV with dot decimals, Parquet with exact decimals),
+always written atomically so that an error never leaves a partial file behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import VsmError
+from .forfait import MONEY_COLUMNS
+from .inputs import table_format
+
+MONEY_TYPE = pa.decimal128(14, 2)
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def check_output_path(path: Path | str) -> Path:
+    """Fail early (before any computation) when the output name is not .csv/.parquet."""
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise VsmError(f"Fichier de sortie « {path} » : extension .csv ou .parquet attendue.")
+    return path
+
+
+def to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """DataFrame → Arrow table with money as decimal128(14, 2) and text ids as strings."""
+    fields, arrays = [], []
+    for name in frame.columns:
+        values = frame[name]
+        if name in MONEY_COLUMNS:
+            array = pa.array([None if v is None else Decimal(v) for v in values], type=MONEY_TYPE)
+        else:
+            array = pa.Array.from_pandas(values)
+            if pa.types.is_large_string(array.type) or str(values.dtype) == "string":
+                array = array.cast(pa.string())
+        fields.append(pa.field(name, array.type))
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
+    """Write a results table, by extension, atomically. Money in CSV: « 2250.00 »."""
+    path = check_output_path(path)
+    kind = table_format(path)
+    with atomic_path(path) as tmp:
+        if kind == "csv":
+            frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+        else:
+            pq.write_table(to_arrow(frame), tmp, compression="zstd")
+    return path
+
+
+def read_results(path: Path | str) -> pd.DataFrame:
+    """Read back a results table; money columns come back as Decimal."""
+    path = Path(path)
+    if table_format(path) == "csv":
+        frame = pd.read_csv(path, dtype={"ps_id": str, "region": str})
+        for name in MONEY_COLUMNS:
+            if name in frame.columns:
+                frame[name] = [Decimal(str(v)).quantize(Decimal("0.01")) for v in frame[name]]
+        return frame
+    return pd.read_parquet(path)
