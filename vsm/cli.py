@@ -56,9 +56,24 @@ def cli() -> None:
 RULES = click.option("--rules", "rules_ref", required=True, help="Jeu de règles : identifiant (medecins-2024) ou chemin d'un fichier YAML.")
 PERIOD = click.option("--period", required=True, help="Période d'observation du jeu de règles (ex. P1, P2).")
 COUNTS = click.option(
-    "--counts", "counts_path", required=True, type=click.Path(path_type=Path),
+    "--counts", "counts_path", type=click.Path(path_type=Path), default=None,
     help="Effectifs par professionnel (CSV ou Parquet) : ps_id, patients_mt, patients_mt_ald, dmp_vsm, dmp_vsm_structured.",
 )
+FEEDS = click.option(
+    "--feeds", "feeds_path", type=click.Path(path_type=Path), default=None,
+    help="Traces d'alimentation du DMP (CSV, Parquet ou dossier de Parquet), à la place de --counts.",
+)
+PATIENTELE = click.option(
+    "--patientele", "patientele_path", type=click.Path(path_type=Path), default=None,
+    help="Patientèle « médecin traitant » semestrielle (CSV ou Parquet), avec --feeds.",
+)
+
+
+def _check_sources(counts_path: Path | None, feeds_path: Path | None, patientele_path: Path | None) -> None:
+    if counts_path is not None and (feeds_path is not None or patientele_path is not None):
+        raise VsmError("Donner soit --counts, soit --feeds et --patientele, pas les deux.")
+    if counts_path is None and (feeds_path is None or patientele_path is None):
+        raise VsmError("Données manquantes : donner --counts, ou bien --feeds et --patientele.")
 PAID = click.option(
     "--paid", "paid_path", type=click.Path(path_type=Path), default=None,
     help="Résultats de la période précédente (ps_id, amount_eur), pour calculer le complément.",
@@ -83,37 +98,74 @@ def _summary(results, period: str) -> str:
     return "\n".join(lines)
 
 
-def _compute_from_counts(rules_ref: str, period: str, counts_path: Path, paid_path: Path | None):
+def _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path, out_path=None):
+    """Rules, results (and the manifest when computed from extracts)."""
     from .forfait import compute
     from .inputs import read_counts, read_paid
     from .rules import load_rules
 
+    _check_sources(counts_path, feeds_path, patientele_path)
     rules = load_rules(rules_ref)
     rules.period(period)
     paid = read_paid(paid_path) if paid_path is not None else None
-    counts = read_counts(counts_path)
-    return rules, compute(counts, rules, period, paid=paid, source=str(counts_path))
+    if counts_path is not None:
+        counts = read_counts(counts_path)
+        return rules, compute(counts, rules, period, paid=paid, source=str(counts_path)), None
+    from .pipeline import compute_extracts
+
+    if out_path is None:  # explain: nothing written
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            data = compute_extracts(rules, period, feeds_path, patientele_path, Path(tmp) / "r.parquet", paid=paid)
+    else:
+        data = compute_extracts(rules, period, feeds_path, patientele_path, out_path, paid=paid)
+    return rules, data.pop("_results"), data
+
+
+def _tally_text(manifest: dict, period: str) -> str:
+    entry = manifest["periods"][period]
+    lines = [f"Lignes de traces lues : {fr.integer(entry['feeds_rows_total'])}, dont :"]
+    for item in entry["feeds_rows_by_reason"].values():
+        if item["rows"]:
+            lines.append(f"  {fr.integer(item['rows']):>12}  {item['label']}")
+    missing = entry["professionals_without_patientele"]
+    if missing:
+        lines.append(
+            f"{fr.integer(len(missing))} professionnel(s) ont alimenté des VSM sans figurer dans la patientèle "
+            "(liste dans le manifeste)."
+        )
+    return "\n".join(lines)
 
 
 @cli.command()
 @RULES
 @PERIOD
 @COUNTS
+@FEEDS
+@PATIENTELE
 @PAID
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="Fichier de résultats (.csv ou .parquet).")
-def compute(rules_ref: str, period: str, counts_path: Path, paid_path: Path | None, out_path: Path) -> None:
-    """Calcule le forfait de chaque professionnel et écrit les résultats."""
+def compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path, out_path) -> None:
+    """Calcule le forfait de chaque professionnel et écrit les résultats.
+
+    À partir des effectifs (--counts) ou des extractions (--feeds et --patientele) ; dans ce
+    cas un manifeste <sortie>.manifest.json rend compte de chaque ligne lue.
+    """
     from .results import check_output_path, write_table
 
     check_output_path(out_path)
-    rules, results = _compute_from_counts(rules_ref, period, counts_path, paid_path)
+    rules, results, manifest = _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path, out_path)
     if rules.period(period).complement_of and paid_path is None:
         click.echo(
             f"Attention : la période {period} complète {rules.period(period).complement_of} ; sans --paid, "
             "le complément n'est pas calculé (montants P2 bruts seulement).",
             err=True,
         )
-    write_table(results, out_path)
+    if manifest is None:
+        write_table(results, out_path)
+    else:
+        click.echo(_tally_text(manifest, period))
     click.echo(_summary(results, period))
     click.echo(f"Résultats écrits dans {out_path}.")
 
@@ -122,13 +174,15 @@ def compute(rules_ref: str, period: str, counts_path: Path, paid_path: Path | No
 @RULES
 @PERIOD
 @COUNTS
+@FEEDS
+@PATIENTELE
 @PAID
 @click.option("--ps-id", "ps_id", required=True, help="Identifiant du professionnel (RPPS ou FINESS).")
-def explain(rules_ref: str, period: str, counts_path: Path, paid_path: Path | None, ps_id: str) -> None:
+def explain(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path, ps_id: str) -> None:
     """Explique pas à pas le calcul du forfait d'un professionnel."""
     from .explain import explain as explain_text
 
-    rules, results = _compute_from_counts(rules_ref, period, counts_path, paid_path)
+    rules, results, _ = _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path)
     click.echo(explain_text(results, rules, period, ps_id))
 
 
@@ -192,6 +246,60 @@ def exemples(rules_id: str, out_dir: Path | None) -> None:
         click.echo(f"Effectifs, résultats et vérification écrits dans {out_dir}.")
     if gaps:
         raise VsmError(f"{gaps} exemple(s) de la note ne donnent pas le montant attendu.")
+
+
+@cli.command()
+@click.option("--rules", "rules_ref", default="medecins-2024", show_default=True, help="Jeu de règles (identifiant ou fichier).")
+@FEEDS
+@PATIENTELE
+@click.option("--periods", default=None, help="Périodes à calculer, séparées par des virgules (défaut : toutes).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Dossier de résultats (défaut : data/resultats/<jeu de règles>).")
+def run(rules_ref, feeds_path, patientele_path, periods, out_dir) -> None:
+    """Calcule toutes les périodes d'un jeu de règles, avec le complément, et écrit un manifeste.
+
+    Sans --feeds ni --patientele : les données de démonstration (générées au premier usage).
+    """
+    from .pipeline import ensure_demo_data, run as run_pipeline
+    from .rules import load_rules
+
+    rules = load_rules(rules_ref)
+    if (feeds_path is None) != (patientele_path is None):
+        raise VsmError("Donner --feeds et --patientele ensemble (ou aucun des deux pour les données de démonstration).")
+    if feeds_path is None:
+        feeds_path, patientele_path = ensure_demo_data()
+        click.echo(f"Données de démonstration : {feeds_path.parent}")
+    wanted = [p.strip() for p in periods.split(",") if p.strip()] if periods else None
+    out_dir = out_dir or Path("data") / "resultats" / rules.id
+    data = run_pipeline(rules, feeds_path, patientele_path, out_dir, periods=wanted)
+    for pid, entry in data["periods"].items():
+        line = (
+            f"{pid} : {fr.integer(entry['professionals'])} professionnels, {fr.integer(entry['paid'])} avec un forfait, "
+            f"total {fr.eur(entry['amount_eur'])}"
+        )
+        if "complement_eur" in entry:
+            line += f" ; compléments : {fr.integer(entry['complements'])} pour {fr.eur(entry['complement_eur'])}"
+        click.echo(line)
+    inputs = data["inputs"]
+    click.echo(
+        f"Lignes lues : {fr.integer(inputs['feeds']['rows'])} traces, {fr.integer(inputs['patientele']['rows'])} lignes de patientèle "
+        f"(détail par motif dans {out_dir / 'manifest.json'}). Durée : {fr.number(data['seconds']['total'], 1)} s."
+    )
+
+
+@cli.command()
+@click.option("--scale", type=click.Choice(["demo", "national"]), default="demo", show_default=True, help="Taille du jeu synthétique.")
+@click.option("--seed", type=int, default=2024, show_default=True, help="Graine (même graine → mêmes fichiers).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Dossier de sortie.")
+def synth(scale: str, seed: int, out_dir: Path) -> None:
+    """Écrit des extractions synthétiques réalistes (traces DMP et patientèle)."""
+    from .synth import synthesize
+
+    summary = synthesize(out_dir, scale=scale, seed=seed, progress=sys.stderr.isatty())
+    click.echo(
+        f"{fr.integer(summary['feeds_rows'])} lignes de traces ({summary['feeds_files']} fichiers) et "
+        f"{fr.integer(summary['patientele_rows'])} lignes de patientèle écrites dans {out_dir} "
+        f"en {fr.number(summary['seconds'], 1)} s."
+    )
 
 
 def main() -> None:

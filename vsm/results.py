@@ -21,6 +21,17 @@ from .inputs import table_format
 MONEY_TYPE = pa.decimal128(14, 2)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def public_mode(path: Path) -> None:
+    """Give a file or folder made by mkstemp/mkdtemp the usual permissions (umask applied)."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it only if the block succeeds."""
@@ -31,6 +42,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        public_mode(tmp_path)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

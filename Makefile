@@ -1,0 +1,26 @@
+# Deux commandes pour démarrer (voir README) :
+#   make report   installe si besoin, puis produit les rapports sur les données de démonstration
+#   make test     installe si besoin, puis lance toute la suite de tests
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install report test clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/vsm exemples --rules medecins-2024 --out reports/exemples
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf reports/exemples .pytest_cache

@@ -1,0 +1,410 @@
+"""The two extracts the caisses receive, read with DuckDB and validated against the schemas
+declared in params/schemas/ (Frictionless Table Schema JSON):
+
+- DMP feed traces (SI-Pilotage DMP), one row per feed attempt — the numerator;
+- patientèle « médecin traitant » snapshots (SNIIRAM/SNDS portal), every 30/06 and 31/12 —
+  the denominator and the weight.
+
+CSV, a Parquet file or a folder of Parquet files. Traces are never loaded into pandas: the
+files are exposed as a DuckDB view and validated in the same scan as the aggregation (see
+aggregate.py); the rows of an invalid input are then located, with file and line, only on
+that error path. The patientèle (one row per professional and semester) is small and is
+validated here, in full, before anything is computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+
+from .errors import VsmError
+from .inputs import MAX_LISTED_ERRORS, InputErrors
+from .paths import schemas_dir
+from .regions import region_codes
+
+FEEDS_SCHEMA = "traces_dmp"
+PATIENTELE_SCHEMA = "patientele_mt"
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict:
+    return json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+def schema_columns(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required columns, optional columns) of a declared schema."""
+    fields = load_schema(name)["fields"]
+    required = tuple(f["name"] for f in fields if not f.get("x-vsm-optional"))
+    optional = tuple(f["name"] for f in fields if f.get("x-vsm-optional"))
+    return required, optional
+
+
+def schema_enum(name: str, column: str) -> list[str]:
+    for f in load_schema(name)["fields"]:
+        if f["name"] == column:
+            return list(f.get("constraints", {}).get("enum", []))
+    raise KeyError(column)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str
+    sha256: str
+    rows: int
+
+
+@dataclass
+class Extract:
+    """One input (a file or a folder of Parquet files) as DuckDB sees it."""
+
+    path: Path
+    kind: str  # 'csv' or 'parquet'
+    files: list[Path]
+    columns: dict[str, str]  # column name → DuckDB type
+    rows: int = 0
+    file_info: list[InputFile] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+    def scan_sql(self, extra: str = "") -> str:
+        """A DuckDB table function reading every file of the extract."""
+        files = "[" + ", ".join(_sql_str(str(f)) for f in self.files) + "]"
+        if self.kind == "csv":
+            return f"read_csv({files}, header = true, all_varchar = true, auto_detect = false, columns = {self._csv_columns()}{extra})"
+        return f"read_parquet({files}{extra})"
+
+    def _csv_columns(self) -> str:
+        return "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in self.columns) + "}"
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _files_of(path: Path) -> tuple[str, list[Path]]:
+    if not path.exists():
+        raise VsmError(f"Fichier ou dossier introuvable : « {path} ».")
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+        if not files:
+            raise VsmError(f"Dossier « {path} » : aucun fichier .parquet trouvé.")
+        return "parquet", files
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv", [path]
+    if suffix in (".parquet", ".pq"):
+        return "parquet", [path]
+    raise VsmError(f"Format non reconnu : « {path} » (attendu : .csv, .parquet ou un dossier de fichiers .parquet).")
+
+
+def open_extract(con: duckdb.DuckDBPyConnection, path: Path | str, schema: str) -> Extract:
+    """Describe an input, check its columns against the schema, count and hash its files."""
+    path = Path(path)
+    kind, files = _files_of(path)
+    required, optional = schema_columns(schema)
+    if kind == "csv":
+        try:
+            header = [
+                d[0]
+                for d in con.execute(
+                    f"SELECT * FROM read_csv({_sql_str(str(files[0]))}, header = true, all_varchar = true) LIMIT 0"
+                ).description
+            ]
+        except duckdb.Error as exc:
+            raise VsmError(f"Fichier « {path} » illisible comme CSV : {str(exc).splitlines()[0]}") from None
+        columns = {c: "VARCHAR" for c in header}
+    else:
+        try:
+            described = con.execute(
+                "DESCRIBE SELECT * FROM read_parquet([" + ", ".join(_sql_str(str(f)) for f in files) + "], union_by_name = true)"
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise VsmError(f"« {path} » illisible comme Parquet : {str(exc).splitlines()[0]}") from None
+        columns = {name: str(kind_) for name, kind_, *_ in described}
+    missing = [c for c in required if c not in columns]
+    if missing:
+        names = ", ".join(f"« {c} »" for c in missing)
+        plural = "s" if len(missing) > 1 else ""
+        raise VsmError(
+            f"Fichier « {path} » : colonne{plural} manquante{plural} : {names} "
+            f"(colonnes attendues : {', '.join(required)}"
+            + (f" ; facultatives : {', '.join(optional)}" if optional else "")
+            + f" ; schéma params/schemas/{schema}.schema.json)."
+        )
+    extract = Extract(path=path, kind=kind, files=files, columns=columns)
+    extract.file_info = [_file_info(con, extract, f) for f in files]
+    extract.rows = sum(info.rows for info in extract.file_info)
+    return extract
+
+
+def _file_info(con: duckdb.DuckDBPyConnection, extract: Extract, file: Path) -> InputFile:
+    if extract.kind == "csv":
+        rows = con.execute(
+            f"SELECT count(*) FROM read_csv({_sql_str(str(file))}, header = true, all_varchar = true)"
+        ).fetchone()[0]
+    else:
+        rows = con.execute(
+            f"SELECT sum(num_rows) FROM parquet_file_metadata({_sql_str(str(file))})"
+        ).fetchone()[0]
+    return InputFile(path=str(file), sha256=sha256_file(file), rows=int(rows or 0))
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+def date_expr(extract: Extract, column: str) -> str:
+    """A DATE from whatever the column holds; NULL when unparseable."""
+    kind = extract.columns[column].upper()
+    if kind == "DATE":
+        return column
+    if kind.startswith("TIMESTAMP"):
+        return f"CAST({column} AS DATE)"
+    return f"TRY_CAST(trim(CAST({column} AS VARCHAR)) AS DATE)"
+
+
+def text_expr(extract: Extract, column: str, default: str | None = None) -> str:
+    """Trimmed text, NULL when empty; a missing optional column gives ``default``."""
+    if column not in extract.columns:
+        return "NULL" if default is None else _sql_str(default)
+    expr = f"NULLIF(trim(CAST({column} AS VARCHAR)), '')"
+    return expr if default is None else f"COALESCE({expr}, {_sql_str(default)})"
+
+
+def int_expr(extract: Extract, column: str) -> tuple[str, str]:
+    """(value as BIGINT or NULL, condition true when the cell is not a whole number)."""
+    kind = extract.columns[column].upper()
+    if kind in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"):
+        return f"CAST({column} AS BIGINT)", f"{column} IS NULL"
+    if kind in ("DOUBLE", "FLOAT", "REAL") or kind.startswith("DECIMAL"):
+        return (
+            f"CAST({column} AS BIGINT)",
+            f"({column} IS NULL OR NOT isfinite(CAST({column} AS DOUBLE)) OR {column} <> floor({column}))",
+        )
+    text = f"trim(CAST({column} AS VARCHAR))"
+    return (
+        f"CASE WHEN regexp_full_match({text}, '-?[0-9]+') THEN CAST({text} AS BIGINT) END",
+        f"({column} IS NULL OR NOT regexp_full_match({text}, '-?[0-9]+'))",
+    )
+
+
+# --------------------------------------------------------------------------- locating rows
+
+
+def raise_located(extract: Extract, problems: list[tuple[str, str, str]], total: int) -> None:
+    """problems: (file, line label, message) → InputErrors naming file, line and column."""
+    if extract.kind != "csv" and len(extract.files) > 1:
+        lines = [f"{file}, {line}, {message}" for file, line, message in problems]
+    else:
+        lines = [f"{line}, {message}" for _, line, message in problems]
+    raise InputErrors(extract.label, lines, total=total)
+
+
+# --------------------------------------------------------------------------- feeds
+
+
+FEED_CHECKS = (
+    # (reason, condition on the normalised view, French message, column shown)
+    ("invalid_ps_id", "ps_id IS NULL", "colonne « ps_id » : identifiant du professionnel vide", None),
+    ("invalid_dmp_id", "dmp_id IS NULL", "colonne « dmp_id » : identifiant du DMP vide", None),
+    ("invalid_date", "event_date IS NULL", "colonne « event_date » : date illisible « {raw} » (attendu AAAA-MM-JJ)", "event_date_raw"),
+    ("invalid_type_code", "type_code IS NULL", "colonne « type_code » : vide", None),
+    ("invalid_status", "status IS NULL OR status NOT IN ({statuses})", "colonne « status » : valeur inconnue « {raw} » (valeurs possibles : {statuses_text})", "status"),
+    ("invalid_action", "action NOT IN ({actions})", "colonne « action » : valeur inconnue « {raw} » (valeurs possibles : {actions_text})", "action"),
+)
+
+
+def feeds_view_sql(extract: Extract, with_position: bool = False) -> str:
+    """SELECT normalising the traces: trimmed text, DATE, action defaulting to creation.
+
+    ``with_position`` adds _file and _line (only for locating errors, on one thread).
+    """
+    options = ", union_by_name = true" if extract.kind == "parquet" else ""
+    position = ""
+    if with_position:
+        if extract.kind == "csv":
+            options += ", filename = true"
+            position = "filename AS _file, row_number() OVER () + 1 AS _line, "
+        else:
+            options += ", filename = true, file_row_number = true"
+            position = "filename AS _file, file_row_number + 1 AS _line, "
+    return (
+        f"SELECT {position}"
+        f"{text_expr(extract, 'ps_id')} AS ps_id, "
+        f"{text_expr(extract, 'dmp_id')} AS dmp_id, "
+        f"{date_expr(extract, 'event_date')} AS event_date, "
+        f"CAST(event_date AS VARCHAR) AS event_date_raw, "
+        f"{text_expr(extract, 'type_code')} AS type_code, "
+        f"{text_expr(extract, 'format_code')} AS format_code, "
+        f"{text_expr(extract, 'status')} AS status, "
+        f"{text_expr(extract, 'action', default='creation')} AS action "
+        f"FROM {extract.scan_sql(options)}"
+    )
+
+
+def feed_check_sql() -> list[tuple[str, str, str, str | None]]:
+    statuses = schema_enum(FEEDS_SCHEMA, "status")
+    actions = schema_enum(FEEDS_SCHEMA, "action")
+    fill = {
+        "statuses": ", ".join(_sql_str(s) for s in statuses),
+        "actions": ", ".join(_sql_str(a) for a in actions),
+    }
+    return [(reason, cond.format(**fill), message, column) for reason, cond, message, column in FEED_CHECKS]
+
+
+def raise_feed_errors(extract: Extract, invalid: dict[str, int]) -> None:
+    """Locate and report the invalid trace rows counted during the aggregation scan."""
+    statuses_text = ", ".join(schema_enum(FEEDS_SCHEMA, "status"))
+    actions_text = ", ".join(schema_enum(FEEDS_SCHEMA, "action"))
+    problems = []
+    for reason, condition, message, column in feed_check_sql():
+        if not invalid.get(reason):
+            continue
+        shown = column or "NULL"
+        located = _locate_normalised(extract, condition, shown)
+        for file, line, raw in located:
+            problems.append(
+                (file, line, message.format(raw=raw, statuses_text=statuses_text, actions_text=actions_text))
+            )
+    problems.sort(key=lambda p: (p[0], int(p[1].split()[-1])))
+    raise_located(extract, problems[:MAX_LISTED_ERRORS], total=sum(invalid.values()))
+
+
+def _locate_normalised(extract: Extract, condition: str, shown: str) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute("SET threads = 1")  # row numbers in file order
+    try:
+        rows = con.execute(
+            f"SELECT _file, _line, {shown} FROM ({feeds_view_sql(extract, with_position=True)}) "
+            f"WHERE {condition} ORDER BY _file, _line LIMIT {MAX_LISTED_ERRORS}"
+        ).fetchall()
+    finally:
+        con.close()
+    many = len(extract.files) > 1
+    return [(Path(f).name if many else extract.label, f"ligne {line}", "" if raw is None else raw) for f, line, raw in rows]
+
+
+# --------------------------------------------------------------------------- patientèle
+
+
+PATIENTELE_TABLE = "patientele"
+
+
+def load_patientele(con: duckdb.DuckDBPyConnection, path: Path | str) -> Extract:
+    """Validate the patientèle snapshots and load them as table ``patientele``.
+
+    Table columns: ps_id, ps_kind, region, departement, snapshot_date, patients_mt,
+    patients_mt_ald, _file, _line. Raises InputErrors listing the bad rows.
+    """
+    extract = open_extract(con, path, PATIENTELE_SCHEMA)
+    mt, mt_bad = int_expr(extract, "patients_mt")
+    ald, ald_bad = int_expr(extract, "patients_mt_ald")
+    if extract.kind == "csv":
+        scan = extract.scan_sql(", filename = true")
+        position = "filename AS _file, row_number() OVER () + 1 AS _line"
+    else:
+        scan = extract.scan_sql(", union_by_name = true, filename = true, file_row_number = true")
+        position = "filename AS _file, file_row_number + 1 AS _line"
+    con.execute("SET threads = 1")  # row numbers in file order
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE patientele_raw AS
+            SELECT {position},
+                   {text_expr(extract, 'ps_id')} AS ps_id,
+                   {text_expr(extract, 'ps_kind')} AS ps_kind,
+                   {text_expr(extract, 'region')} AS region,
+                   {text_expr(extract, 'departement')} AS departement,
+                   {date_expr(extract, 'snapshot_date')} AS snapshot_date,
+                   CAST(snapshot_date AS VARCHAR) AS snapshot_date_raw,
+                   {mt} AS patients_mt, {mt_bad} AS patients_mt_bad, CAST(patients_mt AS VARCHAR) AS patients_mt_raw,
+                   {ald} AS patients_mt_ald, {ald_bad} AS patients_mt_ald_bad, CAST(patients_mt_ald AS VARCHAR) AS patients_mt_ald_raw
+            FROM {scan}
+            """
+        )
+    finally:
+        con.execute("RESET threads")
+    kinds = schema_enum(PATIENTELE_SCHEMA, "ps_kind")
+    regions = region_codes()
+    kinds_sql = ", ".join(_sql_str(k) for k in kinds)
+    regions_sql = ", ".join(_sql_str(r) for r in regions)
+    checks = [
+        ("ps_id IS NULL", "'colonne « ps_id » : identifiant vide'"),
+        (
+            f"ps_kind IS NULL OR ps_kind NOT IN ({kinds_sql})",
+            f"'colonne « ps_kind » : valeur inconnue « ' || coalesce(ps_kind, '') || ' » (valeurs possibles : {', '.join(kinds)})'",
+        ),
+        (
+            f"region IS NULL OR region NOT IN ({regions_sql})",
+            "'colonne « region » : code de région inconnu « ' || coalesce(region, '') || ' »' || "
+            "CASE WHEN length(region) = 1 AND ('0' || region) IN (" + regions_sql + ") "
+            "THEN ' (les codes INSEE s''écrivent sur deux caractères : « 0' || region || ' »)' ELSE '' END || "
+            f"' (codes valides : {', '.join(regions)})'",
+        ),
+        (
+            "snapshot_date IS NULL",
+            "'colonne « snapshot_date » : date illisible « ' || coalesce(snapshot_date_raw, '') || ' » (attendu AAAA-MM-JJ)'",
+        ),
+        (
+            "patients_mt_bad",
+            "'colonne « patients_mt » : « ' || coalesce(patients_mt_raw, '') || ' » n''est pas un entier'",
+        ),
+        (
+            "patients_mt_ald_bad",
+            "'colonne « patients_mt_ald » : « ' || coalesce(patients_mt_ald_raw, '') || ' » n''est pas un entier'",
+        ),
+        ("NOT patients_mt_bad AND patients_mt < 0", "'colonne « patients_mt » : ' || patients_mt || ' est négatif'"),
+        (
+            "NOT patients_mt_ald_bad AND patients_mt_ald < 0",
+            "'colonne « patients_mt_ald » : ' || patients_mt_ald || ' est négatif'",
+        ),
+        (
+            "NOT patients_mt_bad AND NOT patients_mt_ald_bad AND patients_mt_ald > patients_mt",
+            "'colonne « patients_mt_ald » : ' || patients_mt_ald || ' > patients_mt = ' || patients_mt || "
+            "' (plus de patients en ALD que de patients « médecin traitant »)'",
+        ),
+    ]
+    union = " UNION ALL ".join(
+        f"SELECT _file, _line, {message} AS message FROM patientele_raw WHERE {condition}" for condition, message in checks
+    )
+    duplicates = (
+        "SELECT _file, _line, 'colonnes « ps_id », « snapshot_date » : « ' || ps_id || ' » au ' || "
+        "strftime(snapshot_date, '%d/%m/%Y') || ' apparaît plusieurs fois (lignes ' || "
+        "string_agg(CAST(_line AS VARCHAR), ', ' ORDER BY _file, _line) OVER (PARTITION BY ps_id, snapshot_date) || ')' AS message "
+        "FROM patientele_raw WHERE ps_id IS NOT NULL AND snapshot_date IS NOT NULL "
+        "QUALIFY count(*) OVER (PARTITION BY ps_id, snapshot_date) > 1 "
+        "AND row_number() OVER (PARTITION BY ps_id, snapshot_date ORDER BY _file, _line) = 2"
+    )
+    problems_sql = f"SELECT * FROM ({union} UNION ALL {duplicates})"
+    total = con.execute(f"SELECT count(*) FROM ({problems_sql})").fetchone()[0]
+    if total:
+        rows = con.execute(f"{problems_sql} ORDER BY _file, _line LIMIT {MAX_LISTED_ERRORS}").fetchall()
+        many = len(extract.files) > 1
+        raise_located(
+            extract,
+            [(Path(f).name if many else extract.label, f"ligne {line}", message) for f, line, message in rows],
+            total=total,
+        )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {PATIENTELE_TABLE} AS
+        SELECT ps_id, ps_kind, region, departement, snapshot_date, patients_mt, patients_mt_ald, _file, _line
+        FROM patientele_raw
+        """
+    )
+    con.execute("DROP TABLE patientele_raw")
+    return extract
