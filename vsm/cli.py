@@ -238,14 +238,14 @@ def exemples(rules_id: str, out_dir: Path | None) -> None:
     click.echo(
         f"Bilan : {len(checked) - gaps - errata} conformes, {errata} errata de la note (règle appliquée), {gaps} écart(s)."
     )
+    if gaps:
+        raise VsmError(f"{gaps} exemple(s) de la note ne donnent pas le montant attendu ; aucun fichier écrit.")
     if out_dir is not None:
         counts = examples.counts()
         write_table(counts, out_dir / "effectifs.csv")
         write_table(compute(counts, examples.rules, examples.period), out_dir / "resultats.csv")
         write_table(checked.drop(columns=["erratum"]).assign(erratum=checked["erratum"].fillna("")), out_dir / "verification.csv")
         click.echo(f"Effectifs, résultats et vérification écrits dans {out_dir}.")
-    if gaps:
-        raise VsmError(f"{gaps} exemple(s) de la note ne donnent pas le montant attendu.")
 
 
 @cli.command()
@@ -300,6 +300,9 @@ def synth(scale: str, seed: int, out_dir: Path) -> None:
         f"{fr.integer(summary['patientele_rows'])} lignes de patientèle écrites dans {out_dir} "
         f"en {fr.number(summary['seconds'], 1)} s."
     )
+
+
+# Commands defined in other modules are registered here, one line each.
 
 
 def main() -> None:

@@ -124,6 +124,9 @@ def _amount_steps(row: dict, rules: RuleSet, period: str) -> list[Step]:
         steps.append(Step("Majoration", f"non appliquée par ce jeu de règles{note} {cite(rules, maj.enabled.source)}."))
     else:
         threshold = maj.min_structured_share
+        if fed == 0:
+            steps.append(Step("Majoration", f"aucun DMP alimenté, pas de part structurée → pas de majoration {cite(rules, threshold.source)}."))
+            return _weight_steps(row, rules, steps, tier_eur)
         structured_text = (
             f"{fr.integer(structured)} DMP alimentés en structuré / {fr.integer(fed)} DMP alimentés = "
             f"{fr.percent(Fraction(structured, fed), thresholds=(threshold.value,))}"
@@ -141,6 +144,11 @@ def _amount_steps(row: dict, rules: RuleSet, period: str) -> list[Step]:
             text += " ; un DMP compte comme structuré si sa dernière alimentation l'est"
         steps.append(Step("Majoration", text + "."))
 
+    return _weight_steps(row, rules, steps, tier_eur)
+
+
+def _weight_steps(row: dict, rules: RuleSet, steps: list[Step], tier_eur: Decimal) -> list[Step]:
+    mt = int(row["patients_mt"])
     pond = rules.ponderation
     gross = tier_eur + Decimal(row["majoration_eur"])
     gross_text = (

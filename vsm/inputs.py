@@ -17,6 +17,7 @@ from .errors import VsmError
 COUNT_COLUMNS = ("patients_mt", "patients_mt_ald", "dmp_vsm", "dmp_vsm_structured")
 COUNTS_REQUIRED = ("ps_id", *COUNT_COLUMNS)
 MAX_LISTED_ERRORS = 10
+MAX_COUNT = 10**12  # far above any real patientèle; keeps integer arithmetic exact
 
 
 class InputErrors(VsmError):
@@ -76,9 +77,9 @@ def require_columns(frame: pd.DataFrame, required: tuple[str, ...], source: str)
     if missing:
         names = ", ".join(f"« {c} »" for c in missing)
         plural = "s" if len(missing) > 1 else ""
-        raise VsmError(
-            f"Fichier « {source} » : colonne{plural} manquante{plural} : {names} "
-            f"(colonnes attendues : {', '.join(required)})."
+        raise InputErrors(
+            source,
+            [f"colonne{plural} manquante{plural} : {names} (colonnes attendues : {', '.join(required)})"],
         )
 
 
@@ -91,13 +92,19 @@ def parse_counts_column(values: pd.Series, column: str, kind: str) -> tuple[np.n
             problems.append((int(i), f"colonne « {column} » : {out[i]} est négatif (un effectif est positif ou nul)"))
         return out, problems
     text = values.astype("string").str.strip()
-    numeric = pd.to_numeric(text, errors="coerce")
-    integral = numeric.notna() & np.isfinite(numeric) & (numeric == np.floor(numeric))
+    numeric = pd.to_numeric(text, errors="coerce").astype("float64")
+    finite = numeric.notna() & np.isfinite(numeric)
+    integral = finite & (numeric == np.floor(numeric)) & (numeric.abs() <= MAX_COUNT)
     out = np.where(integral, numeric.fillna(0), 0).astype(np.int64)
     for i in np.flatnonzero(~integral.to_numpy()):
         raw = values.iloc[i]
         shown = "" if pd.isna(raw) else str(raw)
-        what = "vide" if shown.strip() == "" else f"« {shown} » n'est pas un entier"
+        if shown.strip() == "":
+            what = "vide"
+        elif finite.iat[i] and abs(numeric.iat[i]) > MAX_COUNT:
+            what = f"« {shown} » est trop grand pour un effectif"
+        else:
+            what = f"« {shown} » n'est pas un entier"
         problems.append((int(i), f"colonne « {column} » : {what} (un effectif entier positif ou nul est attendu)"))
         if len(problems) > MAX_LISTED_ERRORS:
             break

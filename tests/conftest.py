@@ -1,0 +1,135 @@
+"""Shared fixtures and helpers for the vsm test suite."""
+
+from __future__ import annotations
+
+import copy
+import re
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from vsm.rules import RuleSet, load_rules
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+RULES_DIR = REPO_DIR / "params" / "rules"
+EXAMPLES_DIR = REPO_DIR / "params" / "examples"
+SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
+SEEDS_DIR = SHARED_DIR / "seeds"
+
+COUNT_COLUMNS = ["patients_mt", "patients_mt_ald", "dmp_vsm", "dmp_vsm_structured"]
+
+
+# --------------------------------------------------------------------------- text
+
+
+def norm(text: str) -> str:
+    """French formatted text → plain spaces: U+202F (thousands) and U+00A0 (before € / %)."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+# --------------------------------------------------------------------------- money
+
+
+def eur(value: str | int) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def round_half_up_cent(amount: Fraction) -> Decimal:
+    """Exact rational euros → Decimal euros rounded once to the cent, half up (amount ≥ 0)."""
+    cents = amount * 100
+    rounded = (cents + Fraction(1, 2)).__floor__()
+    return Decimal(rounded).scaleb(-2)
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def counts(*rows, **columns) -> pd.DataFrame:
+    """Counts table builder.
+
+    ``counts((mt, ald, fed, structured), ...)`` gives ps_id = ps1, ps2, … ;
+    a row may also be a 5-tuple starting with its ps_id, or a dict.
+    ``counts(ps_id=[...], patients_mt=[...], ...)`` builds from columns.
+    """
+    if columns:
+        return pd.DataFrame(columns)
+    records = []
+    for i, row in enumerate(rows, start=1):
+        if isinstance(row, dict):
+            records.append({"ps_id": f"ps{i}", **row})
+        elif len(row) == 5:
+            records.append(dict(zip(["ps_id", *COUNT_COLUMNS], row)))
+        else:
+            records.append(dict(zip(["ps_id", *COUNT_COLUMNS], [f"ps{i}", *row])))
+    return pd.DataFrame(records, columns=["ps_id", *COUNT_COLUMNS])
+
+
+def one(results: pd.DataFrame, ps_id: str | None = None) -> pd.Series:
+    """The single (or named) row of a results table."""
+    if ps_id is None:
+        assert len(results) == 1
+        return results.iloc[0]
+    match = results[results["ps_id"] == ps_id]
+    assert len(match) == 1, f"{ps_id} not found exactly once"
+    return match.iloc[0]
+
+
+# --------------------------------------------------------------------------- rule sets
+
+
+def rules_yaml(rule_id: str = "medecins-2024") -> dict:
+    """The raw YAML of a shipped rule set, as a fresh dict."""
+    return copy.deepcopy(yaml.safe_load((RULES_DIR / f"{rule_id}.yml").read_text(encoding="utf-8")))
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def medecins_2024() -> RuleSet:
+    return load_rules("medecins-2024")
+
+
+@pytest.fixture(scope="session")
+def medecins_2023() -> RuleSet:
+    return load_rules("medecins-2023")
+
+
+@pytest.fixture(scope="session")
+def centres_2024() -> RuleSet:
+    return load_rules("centres-sante-2024")
+
+
+@pytest.fixture
+def rules(medecins_2024) -> RuleSet:
+    return medecins_2024
+
+
+@pytest.fixture
+def variant(tmp_path):
+    """variant(mutate, name=...) → path of a copy of medecins-2024.yml changed by ``mutate(dict)``."""
+
+    def make(mutate=None, name: str = "variante.yml", base: str = "medecins-2024") -> Path:
+        data = rules_yaml(base)
+        if mutate is not None:
+            mutate(data)  # changes ``data`` in place (its return value is ignored)
+        return write_yaml(tmp_path / name, data)
+
+    return make
+
+
+def files_in(folder: Path) -> list[Path]:
+    """Every file (hidden ones included) under ``folder``, or [] if it does not exist."""
+    if not folder.exists():
+        return []
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", norm(text)).strip()
