@@ -181,7 +181,12 @@ def text_expr(extract: Extract, column: str, default: str | None = None) -> str:
     """Trimmed text, NULL when empty; a missing optional column gives ``default``."""
     if column not in extract.columns:
         return "NULL" if default is None else _sql_str(default)
-    expr = f"NULLIF(trim(CAST({column} AS VARCHAR)), '')"
+    if extract.kind == "csv":  # hand-made exports may pad values with spaces
+        expr = f"NULLIF(trim({column}), '')"
+    elif extract.columns[column].upper() == "VARCHAR":
+        expr = f"NULLIF({column}, '')"
+    else:
+        expr = f"NULLIF(CAST({column} AS VARCHAR), '')"
     return expr if default is None else f"COALESCE({expr}, {_sql_str(default)})"
 
 
@@ -200,6 +205,26 @@ def int_expr(extract: Extract, column: str) -> tuple[str, str]:
         f"CASE WHEN regexp_full_match({text}, '-?[0-9]+') THEN CAST({text} AS BIGINT) END",
         f"({column} IS NULL OR NOT regexp_full_match({text}, '-?[0-9]+'))",
     )
+
+
+def columns_without_empty_values(con: duckdb.DuckDBPyConnection, extract: Extract, columns: tuple[str, ...]) -> set[str]:
+    """Text columns that the Parquet statistics prove free of NULL and empty values.
+
+    Lets the validation skip reading high-cardinality identifiers row by row when every row
+    group's statistics say there is nothing to find (no nulls, minimum value not empty).
+    """
+    if extract.kind != "parquet":
+        return set()
+    files = "[" + ", ".join(_sql_str(str(f)) for f in extract.files) + "]"
+    rows = con.execute(
+        f"""
+        SELECT path_in_schema,
+               bool_and(stats_null_count = 0 AND stats_min_value IS NOT NULL AND stats_min_value <> '')
+        FROM parquet_metadata({files}) WHERE path_in_schema IN ({', '.join(_sql_str(c) for c in columns)})
+        GROUP BY path_in_schema
+        """
+    ).fetchall()
+    return {name for name, ok in rows if ok}
 
 
 # --------------------------------------------------------------------------- locating rows

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from . import __version__
-from .aggregate import FEED_REASONS, PATIENTELE_REASONS, Aggregate, aggregate
+from .aggregate import FEED_REASONS, PATIENTELE_REASONS, Aggregate, aggregate_periods
 from .errors import VsmError
 from .extracts import FEEDS_SCHEMA, Extract, load_patientele, open_extract
 from .forfait import compute, total
@@ -54,24 +54,32 @@ def open_inputs(con: duckdb.DuckDBPyConnection, feeds: Path | str, patientele: P
     return feeds_extract, patientele_extract
 
 
-def compute_period(
+def compute_periods(
     con: duckdb.DuckDBPyConnection,
     feeds: Extract,
     rules: RuleSet,
-    period: str,
+    periods: list[str],
     paid: pd.DataFrame | None = None,
-) -> PeriodRun:
+) -> dict[str, PeriodRun]:
+    """Aggregate every period in one pass over the traces, then compute each in order; a
+    period that completes an earlier one computed here gets its amounts as already paid
+    (``paid`` serves a single complement period computed alone)."""
     started = time.perf_counter()
-    agg = aggregate(con, feeds, rules, period)
+    aggregates = aggregate_periods(con, feeds, rules, periods)
     aggregated = time.perf_counter()
-    results = compute(agg.counts, rules, period, paid=paid, source=f"effectifs agrégés ({period})")
-    done = time.perf_counter()
-    return PeriodRun(
-        period,
-        results,
-        agg,
-        {"aggregate": round(aggregated - started, 3), "compute": round(done - aggregated, 3)},
-    )
+    runs: dict[str, PeriodRun] = {}
+    for pid in periods:
+        t0 = time.perf_counter()
+        base = rules.period(pid).complement_of
+        period_paid = paid_from(runs[base].results) if base in runs else paid
+        results = compute(aggregates[pid].counts, rules, pid, paid=period_paid, source=f"effectifs agrégés ({pid})")
+        runs[pid] = PeriodRun(
+            pid,
+            results,
+            aggregates[pid],
+            {"aggregate_all_periods": round(aggregated - started, 3), "compute": round(time.perf_counter() - t0, 3)},
+        )
+    return runs
 
 
 def paid_from(results: pd.DataFrame) -> pd.DataFrame:
@@ -162,7 +170,6 @@ def run(
     patientele: Path | str,
     out_dir: Path | str,
     periods: list[str] | None = None,
-    progress=None,
 ) -> dict:
     """Every period of the rule set (or those given), in order, each later period getting the
     complement of the one it completes; results and manifest written to ``out_dir``
@@ -181,13 +188,7 @@ def run(
     try:
         feeds_extract, patientele_extract = open_inputs(con, feeds, patientele)
         t_inputs = time.perf_counter()
-        runs: dict[str, PeriodRun] = {}
-        for pid in wanted:
-            base = rules.period(pid).complement_of
-            paid = paid_from(runs[base].results) if base is not None else None
-            runs[pid] = compute_period(con, feeds_extract, rules, pid, paid=paid)
-            if progress is not None:
-                progress(pid)
+        runs = compute_periods(con, feeds_extract, rules, wanted)
     finally:
         con.close()
     t_compute = time.perf_counter()
@@ -261,7 +262,7 @@ def compute_extracts(
     try:
         feeds_extract, patientele_extract = open_inputs(con, feeds, patientele)
         t_inputs = time.perf_counter()
-        period_run = compute_period(con, feeds_extract, rules, period, paid=paid)
+        period_run = compute_periods(con, feeds_extract, rules, [period], paid=paid)[period]
     finally:
         con.close()
     t_compute = time.perf_counter()

@@ -1,0 +1,202 @@
+"""Benchmark of the forfait VSM computation at national scale.
+
+Measures, in the same run and on the same Parquet files, each as a separate process
+(so start-up, imports and peak memory are counted the same way for all):
+
+- ``vsm compute``: the full command for one period (read, validate, aggregate, compute,
+  write results and manifest);
+- ``floor``: the bare DuckDB aggregation query alone (distinct DMPs fed per professional),
+  the least any DuckDB-based tool has to do;
+- ``pandas``: the baseline a user might write: pandas reads the Parquet, filters,
+  ``groupby(...).nunique()``;
+- and, when asked (``--reports``), one regional report end to end and the whole batch.
+
+Each measure is repeated (``--repeat``, median reported); peak memory is the child's
+maximum resident set size (``wait4``). Prints a table with the ratios and writes a JSON.
+
+    python benchmarks/bench.py                 # generates data/national if missing
+    python benchmarks/bench.py --repeat 5 --json benchmarks/out/bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+VSM = str(Path(PYTHON).with_name("vsm"))
+
+FLOOR = r"""
+import sys, duckdb
+files = sys.argv[1]
+con = duckdb.connect()
+rows = con.execute(f'''
+    SELECT ps_id, count(DISTINCT dmp_id) AS dmp_vsm
+    FROM read_parquet('{files}/**/*.parquet')
+    WHERE status = 'success' AND type_code = 'SYNTH' AND action IN ('creation', 'update')
+      AND event_date BETWEEN DATE '2022-01-01' AND DATE '2023-12-31'
+    GROUP BY ps_id
+''').fetchall()
+print(len(rows))
+"""
+
+PANDAS = r"""
+import sys, pandas as pd
+files = sys.argv[1]
+df = pd.read_parquet(files, columns=["ps_id", "dmp_id", "event_date", "type_code", "status", "action"])
+df = df[(df["status"] == "success") & (df["type_code"] == "SYNTH") & df["action"].isin(["creation", "update"])]
+d = pd.to_datetime(df["event_date"])
+df = df[(d >= "2022-01-01") & (d <= "2023-12-31")]
+counts = df.groupby("ps_id")["dmp_id"].nunique()
+print(len(counts))
+"""
+
+
+def measure_rss(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float, str]:
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out_file, tempfile.TemporaryFile("w+") as err_file:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out_file, stderr=err_file, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out_file.seek(0)
+        err_file.seek(0)
+        out, err = out_file.read(), err_file.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"échec de {' '.join(cmd)} :\n{err[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def series(name: str, cmd: list[str], repeat: int, cwd: Path = ROOT) -> dict:
+    walls, rss = [], []
+    for i in range(repeat):
+        wall, peak, _ = measure_rss(cmd, cwd)
+        walls.append(wall)
+        rss.append(peak)
+        print(f"  {name} #{i + 1}: {wall:.2f} s, {peak:.0f} Mio", file=sys.stderr, flush=True)
+    return {
+        "command": cmd,
+        "runs_s": [round(w, 3) for w in walls],
+        "median_s": round(statistics.median(walls), 3),
+        "min_s": round(min(walls), 3),
+        "peak_rss_mib": round(max(rss), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Banc d'essai du calcul du forfait VSM à l'échelle nationale.")
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "national", help="dossier des extractions nationales")
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--repeat", type=int, default=3, help="répétitions de chaque mesure (médiane)")
+    parser.add_argument("--reports", action="store_true", help="mesurer aussi un rapport régional et le lot complet")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "bench.json")
+    args = parser.parse_args()
+
+    feeds, patientele = args.data / "feeds", args.data / "patientele.parquet"
+    if not (feeds.is_dir() and patientele.is_file()):
+        print(f"Génération des données nationales dans {args.data}…", file=sys.stderr)
+        subprocess.run([VSM, "synth", "--scale", "national", "--seed", str(args.seed), "--out", str(args.data)], check=True)
+
+    import duckdb  # noqa: PLC0415 — only for the row count of the data measured
+
+    con = duckdb.connect()
+    trace_rows = con.execute(f"SELECT count(*) FROM read_parquet('{feeds}/**/*.parquet')").fetchall()[0][0]
+    professionals = con.execute(f"SELECT count(DISTINCT ps_id) FROM read_parquet('{patientele}')").fetchall()[0][0]
+    con.close()
+
+    work = Path(tempfile.mkdtemp(prefix="vsm-bench-"))
+    results: dict[str, dict] = {}
+    try:
+        plan = [
+            ("vsm compute", [VSM, "compute", "--rules", "medecins-2024", "--period", "P1", "--feeds", str(feeds),
+                             "--patientele", str(patientele), "--out", str(work / "p1.parquet")]),
+            ("floor", [PYTHON, "-c", FLOOR, str(feeds)]),
+            ("pandas", [PYTHON, "-c", PANDAS, str(feeds)]),
+        ]
+        # interleave the repetitions so that a drift of the machine hits all three alike
+        for name, _ in plan:
+            results[name] = {"runs_s": [], "rss": []}
+        for i in range(args.repeat):
+            for name, cmd in plan:
+                wall, peak, _ = measure_rss(cmd)
+                results[name]["runs_s"].append(round(wall, 3))
+                results[name]["rss"].append(peak)
+                results[name]["command"] = cmd
+                print(f"  {name} #{i + 1} : {wall:.2f} s, {peak:.0f} Mio", file=sys.stderr, flush=True)
+        for name in results:
+            runs = results[name]["runs_s"]
+            rss = results[name].pop("rss")
+            results[name].update(
+                median_s=round(statistics.median(runs), 3), min_s=min(runs), peak_rss_mib=round(max(rss), 1)
+            )
+        if args.reports:
+            reports_out = work / "reports"
+            results["rapport régional"] = series(
+                "rapport régional",
+                [VSM, "reports", "--rules", "medecins-2024", "--periods", "P1", "--regions", "02",
+                 "--feeds", str(feeds), "--patientele", str(patientele), "--out", str(reports_out)],
+                args.repeat,
+            )
+            results["lot complet"] = series(
+                "lot complet",
+                [VSM, "reports", "--rules", "medecins-2024", "--feeds", str(feeds), "--patientele", str(patientele),
+                 "--out", str(reports_out)],
+                1,
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    full, floor, baseline = (results[k]["median_s"] for k in ("vsm compute", "floor", "pandas"))
+    ratios = {
+        "vsm_compute_over_floor": round(full / floor, 2),
+        "pandas_over_vsm_compute": round(baseline / full, 2),
+    }
+    targets = {
+        "vsm_compute_over_floor_max": 1.5,
+        "pandas_over_vsm_compute_min": 5.0,
+        "peak_rss_mib_max": 2048,
+        "regional_report_s_max": 10,
+        "batch_s_max": 300,
+    }
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        },
+        "data": {"path": str(args.data), "trace_rows": trace_rows, "professionals": professionals},
+        "repeat": args.repeat,
+        "results": results,
+        "ratios": ratios,
+        "targets": targets,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    print(f"\nDonnées : {trace_rows:,} lignes de traces, {professionals:,} professionnels ; "
+          f"{os.cpu_count()} cœurs ; {args.repeat} répétitions (médiane).".replace(",", " "))
+    print(f"{'mesure':<18} {'médiane (s)':>12} {'min (s)':>9} {'mémoire max (Mio)':>18}")
+    for name, r in results.items():
+        print(f"{name:<18} {r['median_s']:>12.2f} {r['min_s']:>9.2f} {r['peak_rss_mib']:>18.0f}")
+    print(f"\nvsm compute / requête seule : {ratios['vsm_compute_over_floor']:.2f} (cible ≤ 1,5)")
+    print(f"pandas / vsm compute        : {ratios['pandas_over_vsm_compute']:.2f} (cible ≥ 5)")
+    if "rapport régional" in results:
+        print(f"rapport régional            : {results['rapport régional']['median_s']:.1f} s (cible ≤ 10 s)")
+        print(f"lot complet                 : {results['lot complet']['median_s']:.1f} s (cible ≤ 300 s)")
+    print(f"Chiffres écrits dans {args.json}")
+
+
+if __name__ == "__main__":
+    main()
