@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 report: $(STAMP)
 	$(BIN)/vsm exemples --rules medecins-2024 --out reports/exemples
+	$(BIN)/vsm reports --rules medecins-2024
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

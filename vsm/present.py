@@ -74,3 +74,55 @@ def date(value: dt.date) -> str:
     if value.day == 1:
         text = "1er" + text[1:]
     return text
+
+
+# --------------------------------------------------------------------------- chart axes
+# Tick labels of matplotlib charts go through the same French formatters as the text.
+# Import of matplotlib is deferred, so that modules using only the text formatters do not
+# pay for it.
+
+
+def _axes_of(ax, axis: str) -> list:
+    if axis == "x":
+        return [ax.xaxis]
+    if axis == "y":
+        return [ax.yaxis]
+    if axis == "both":
+        return [ax.xaxis, ax.yaxis]
+    raise ValueError(f"axis must be 'x', 'y' or 'both', not {axis!r}")
+
+
+def percent_axis(ax, axis: str = "x", decimals: int = 0, xmax: float = 1.0):
+    """Tick labels as French percentages: with the default ``xmax=1``, a tick at 0.5 reads
+    « 50 % » (values are shares); with ``xmax=100``, the values are already percentages."""
+    from matplotlib.ticker import FuncFormatter
+
+    formatter = FuncFormatter(lambda value, _pos: percent(float(value) / xmax, decimals=decimals))
+    for item in _axes_of(ax, axis):
+        item.set_major_formatter(formatter)
+    return ax
+
+
+def eur_axis(ax, axis: str = "y", decimals: int = 0):
+    """Tick labels as French amounts in euros: « 1 500 € » (« 1 500,00 € » with decimals=2)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(value, _pos):
+        if decimals == 2:
+            return eur(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+        pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + NBSP + "¤"
+        return format_currency(Decimal(str(value)), "EUR", format=pattern, currency_digits=False, locale=LOCALE)
+
+    for item in _axes_of(ax, axis):
+        item.set_major_formatter(FuncFormatter(label))
+    return ax
+
+
+def integer_axis(ax, axis: str = "y"):
+    """Integer ticks only, labelled the French way: « 12 500 »."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    for item in _axes_of(ax, axis):
+        item.set_major_locator(MaxNLocator(integer=True))
+        item.set_major_formatter(FuncFormatter(lambda value, _pos: integer(round(value))))
+    return ax

@@ -1,0 +1,361 @@
+"""vsm/report.py: the figures and tables of the regional and national reports, checked on a
+small hand-built results table whose every figure is computed by hand below."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+
+from conftest import counts, norm
+from vsm import report as r
+from vsm.errors import VsmError
+from vsm.forfait import compute, total
+from vsm.results import write_table
+
+# (ps_id, patients_mt, patients_mt_ald, dmp_vsm, dmp_vsm_structured), region — by hand:
+ROWS = [
+    (("a", 800, 100, 50, 0), "02"),  # exactly 50 % → tier 1, 1 500,00 €
+    (("b", 800, 100, 49, 0), "02"),  # 49 % → 0 €, 1 DMP short of 50 %
+    (("c", 800, 100, 90, 30), "02"),  # exactly 90 %, structured exactly 1/3 → 3 600,00 €
+    (("d", 400, 100, 89, 0), "02"),  # 89 % → tier 1 × 400/800 = 750,00 €, 1 DMP short of 90 %
+    (("e", 1000, 10, 4, 0), "02"),  # exactly 40 % → 0 €, in the band, 1 DMP short
+    (("f", 800, 0, 5, 0), "02"),  # no ALD patient → not eligible
+    (("g", 800, 100, 39, 0), "11"),  # 39 % → below the 10-point band
+    (("h", 1600, 7, 3, 3), "11"),  # 3/7 = 42,9 % → in the band, ceil(3.5) − 3 = 1 DMP short
+    (("i", 800, 200, 180, 100), "11"),  # 90 %, structured 100/180 → 3 600,00 €
+    (("j", 1600, 1000, 799, 0), "11"),  # 79,9 % → tier 1 × 1 600/800 = 3 000,00 €, just below the 80 % band
+]
+
+
+def build(rules, period="P1", paid=None) -> pd.DataFrame:
+    table = counts(*[row for row, _ in ROWS])
+    table["region"] = [region for _, region in ROWS]
+    return compute(table, rules, period, paid=paid)
+
+
+@pytest.fixture
+def results(rules) -> pd.DataFrame:
+    return build(rules)
+
+
+def cells(frame: pd.DataFrame, label_column: str = "Indicateur") -> dict:
+    return {norm(row[label_column]): row for _, row in frame.iterrows()}
+
+
+# --------------------------------------------------------------------------- key figures
+
+
+def test_key_figures_region_exact(results, rules):
+    kf = r.key_figures(r.region_rows(results, "02"), rules)
+    assert kf.professionals == 6
+    assert kf.eligible == 5
+    assert kf.reached == (3, 1)  # ≥ 50 %: a (exactly 50 %), c, d; ≥ 90 %: c (exactly 90 %)
+    assert kf.reached_share(1) == Fraction(3, 5)
+    assert kf.reached_share(2) == Fraction(1, 5)
+    assert kf.majorated == 1  # c, structured exactly 1/3
+    assert kf.majorated_share == Fraction(1, 3)
+    assert kf.paid == 3
+    assert kf.total_eur == Decimal("5850.00")
+    assert kf.mean_eur == Decimal("1950.00")
+    assert kf.median_eur == Decimal("1500.00")
+    assert kf.complements is None and kf.complement_eur is None
+
+
+def test_key_figures_national_exact(results, rules):
+    kf = r.key_figures(results, rules)
+    assert (kf.professionals, kf.eligible, kf.reached, kf.majorated, kf.paid) == (10, 9, (5, 2), 2, 5)
+    assert kf.total_eur == Decimal("12450.00") == total(results)
+    assert kf.mean_eur == Decimal("2490.00")
+    assert kf.median_eur == Decimal("3000.00")  # 750, 1 500, 3 000, 3 600, 3 600
+
+
+def test_tier_counts_at_the_boundaries(rules):
+    table = counts(
+        ("x50", 10000, 10000, 5000, 0), ("x4999", 10000, 10000, 4999, 0), ("x90", 10000, 10000, 9000, 0), ("x8999", 10000, 10000, 8999, 0)
+    )
+    table["region"] = "02"
+    kf = r.key_figures(compute(table, rules, "P1"), rules)
+    assert kf.reached == (3, 1)
+
+
+def test_tiers_come_from_the_rule_set(variant):
+    from vsm.rules import load_rules
+
+    def mutate(data):
+        data["tiers"]["levels"][0]["min_share"] = "3/5"
+
+    rules = load_rules(variant(mutate))
+    table = counts(("p55", 800, 100, 55, 0), ("p60", 800, 100, 60, 0))
+    table["region"] = "02"
+    res = compute(table, rules, "P1")
+    assert r.key_figures(res, rules).reached == (1, 0)
+    frame = r.key_figures_frame(res, rules, "P1")
+    assert any("≥ 60 %" in norm(label) for label in frame["Indicateur"])
+    near = r.near_threshold_frame(res, rules)
+    assert norm(near.iloc[0]["Part de VSM actuelle"]) == "de 50 % à moins de 60 %"
+    assert near.iloc[0]["Professionnels"] == 1 and near.iloc[0]["DMP à alimenter (total)"] == 5
+
+
+def test_mean_and_median_exact_to_the_cent():
+    assert r.median_eur([Decimal("1.00"), Decimal("2.00")]) == Decimal("1.50")
+    assert r.median_eur([Decimal("0.01"), Decimal("0.02")]) == Decimal("0.02")  # 0,015 → half up
+    assert r.mean_eur([Decimal("0.01"), Decimal("0.01"), Decimal("0.00")]) == Decimal("0.01")
+    assert r.mean_eur([]) is None and r.median_eur([]) is None
+
+
+def test_key_figures_table_published_in_french(results, rules):
+    shown = r.publish(r.key_figures_frame(r.region_rows(results, "02"), rules, "P1"))
+    by_label = cells(shown)
+    assert norm(by_label["Professionnels avec une part de VSM ≥ 50 % (forfait brut 1 500,00 €)"]["Valeur"]) == "3"
+    assert norm(by_label["Professionnels avec une part de VSM ≥ 50 % (forfait brut 1 500,00 €)"]["Part"]) == "60,0 %"
+    assert norm(by_label["Professionnels avec une part de VSM ≥ 90 % (forfait brut 3 000,00 €)"]["Part"]) == "20,0 %"
+    assert norm(by_label["Montant total du forfait (P1)"]["Valeur"]) == "5 850,00 €"
+    assert norm(by_label["Montant médian par professionnel rémunéré"]["Valeur"]) == "1 500,00 €"
+
+
+def test_complement_period_key_figures(rules):
+    p1 = build(rules, "P1")
+    paid = p1[["ps_id", "amount_eur"]].rename(columns={"amount_eur": "paid_eur"})
+    paid.loc[paid["ps_id"] == "c", "paid_eur"] = Decimal("4000.00")  # paid more than P2 gives: no complement
+    paid.loc[paid["ps_id"] == "a", "paid_eur"] = Decimal("1000.00")  # 500,00 € complement
+    p2 = build(rules, "P2", paid=paid)
+    kf = r.key_figures(r.region_rows(p2, "02"), rules)
+    assert kf.complements == 1
+    assert kf.complement_eur == Decimal("500.00")
+    assert kf.paid_before_eur == Decimal("5750.00")  # 1 000 + 4 000 + 750
+    labels = " ".join(r.key_figures_frame(p2, rules, "P2")["Indicateur"])
+    assert "Déjà versé au titre de P1" in labels
+    assert "Compléments à verser au 2e semestre 2024" in labels
+    frame = r.tier_majoration_frame(p2, rules)
+    assert frame.iloc[-1]["Compléments"] == total(p2, "complement_eur")
+
+
+# --------------------------------------------------------------------------- tiers × majoration
+
+
+def test_tier_majoration_rows_add_up_to_the_total(results, rules):
+    frame = r.tier_majoration_frame(results, rules)
+    body, last = frame.iloc[:-1], frame.iloc[-1]
+    assert last["Palier (part de VSM)"] == "Total"
+    assert sum(body["Professionnels"]) == last["Professionnels"] == len(results)
+    assert sum(body["Montant total"], Decimal(0)) == last["Montant total"] == total(results)
+    rows = {(norm(row["Palier (part de VSM)"]), row["Majoration"]): row for _, row in body.iterrows()}
+    assert rows[("Non éligibles", "—")]["Professionnels"] == 1
+    assert rows[("< 50 %", "—")]["Professionnels"] == 4  # b, e, g, h
+    assert rows[("de 50 % à moins de 90 %", "sans")]["Montant total"] == Decimal("5250.00")  # a, d, j
+    assert rows[("≥ 90 %", "avec")]["Professionnels"] == 2
+    assert rows[("≥ 90 %", "avec")]["Montant total"] == Decimal("7200.00")
+
+
+# --------------------------------------------------------------------------- close to a threshold
+
+
+def test_near_threshold_counts_and_missing_dmps(results, rules):
+    frame = r.near_threshold_frame(results, rules)
+    first, second = frame.iloc[0], frame.iloc[1]
+    assert norm(first["Part de VSM actuelle"]) == "de 40 % à moins de 50 %"
+    assert first["Professionnels"] == 3  # b (49 %), e (exactly 40 %), h (42,9 %); not g (39 %), not a (50 %)
+    assert first["DMP à alimenter (total)"] == 3
+    assert first["DMP à alimenter (médiane)"] == 1.0
+    assert norm(second["Part de VSM actuelle"]) == "de 80 % à moins de 90 %"
+    assert second["Professionnels"] == 1  # d (89 %); not j (79,9 %), not c (90 %)
+    assert second["DMP à alimenter (total)"] == 1
+
+
+def test_near_threshold_width_is_a_parameter(results, rules):
+    frame = r.near_threshold_frame(results, rules, width=Fraction(1, 5))
+    assert frame.iloc[0]["Professionnels"] == 4  # + g (39 %)
+    assert frame.iloc[0]["DMP à alimenter (total)"] == 3 + 11
+    assert frame.iloc[1]["Professionnels"] == 2  # + j (799 / 1 000)
+    assert frame.iloc[1]["DMP à alimenter (total)"] == 1 + 101
+    region = r.near_threshold_frame(r.region_rows(results, "02"), rules)
+    assert list(region["Professionnels"]) == [2, 1]
+    with pytest.raises(VsmError):
+        r.near_threshold_frame(results, rules, width=0)
+
+
+def test_missing_dmp_exact():
+    import numpy as np
+
+    fed, ald = np.array([4, 3, 0, 50]), np.array([10, 7, 3, 100])
+    assert list(r.missing_dmp(fed, ald, Fraction(1, 2), ">=")) == [1, 1, 2, 0]
+    assert list(r.missing_dmp(fed, ald, Fraction(1, 2), ">")) == [2, 1, 2, 1]
+
+
+# --------------------------------------------------------------------------- region vs national
+
+
+def test_region_beside_national(results, rules):
+    frame = r.region_vs_national_frame(results, "02", rules, "P1")
+    assert list(frame.columns) == ["Indicateur", "Martinique (02)", "France entière"]
+    rows = cells(frame)
+    assert (rows["Professionnels"]["Martinique (02)"], rows["Professionnels"]["France entière"]) == (6, 10)
+    assert rows["Part des éligibles ≥ 50 %"]["Martinique (02)"] == Fraction(3, 5)
+    assert rows["Part des éligibles ≥ 50 %"]["France entière"] == Fraction(5, 9)
+    assert rows["Montant total"]["Martinique (02)"] == Decimal("5850.00")
+    assert rows["Montant total"]["France entière"] == Decimal("12450.00")
+    with pytest.raises(VsmError, match="04"):
+        r.region_vs_national_frame(results, 4, rules, "P1")
+
+
+def test_regions_side_by_side(results, rules):
+    frame = r.regions_frame(results, rules, "P1")
+    frame.columns = [norm(c) for c in frame.columns]
+    assert len(frame) == 18 + 1
+    assert frame.iloc[-1]["Région"] == "France entière"
+    body = frame.iloc[:-1]
+    assert sum(body["Professionnels"]) == 10
+    assert sum(body["Montant total"], Decimal(0)) == frame.iloc[-1]["Montant total"] == Decimal("12450.00")
+    by_code = {row["Code"]: row for _, row in body.iterrows()}
+    assert by_code["11"]["Part ≥ 90 %"] == Fraction(1, 4)
+    assert by_code["01"]["Professionnels"] == 0 and by_code["01"]["Part ≥ 50 %"] is None
+    assert "—" in r.publish(frame).iloc[0].tolist()  # no professional: shares shown as « — »
+
+
+# --------------------------------------------------------------------------- publication
+
+
+def test_publish_formats_typed_cells_in_french():
+    frame = pd.DataFrame(
+        [["x", r.Headcount(1234), Decimal("1500"), Fraction(1, 3), None, 2.5, ""]],
+        columns=list("abcdefg"),
+        dtype=object,
+    )
+    assert isinstance(frame.iloc[0]["b"], r.Headcount)
+    shown = [norm(v) for v in r.publish(frame).iloc[0]]
+    assert shown == ["x", "1 234", "1 500,00 €", "33,3 %", "—", "2,5", ""]
+
+
+def test_every_table_is_a_headcount_table(results, rules):
+    """Counts of professionals are typed Headcount, so that secrecy can find them."""
+    frame = r.key_figures_frame(results, rules, "P1")
+    assert all(isinstance(v, r.Headcount) for v in frame["Valeur"] if isinstance(v, int))
+    assert all(isinstance(v, r.Headcount) for v in r.tier_majoration_frame(results, rules)["Professionnels"])
+    assert all(isinstance(v, r.Headcount) for v in r.near_threshold_frame(results, rules)["Professionnels"])
+
+
+# --------------------------------------------------------------------------- data quality, method, cases
+
+
+ENTRY = {
+    "snapshot_dates": ["2023-12-31"],
+    "feeds_rows_by_reason": {
+        "status_not_counted": {"label": "alimentation en échec", "rows": 10},
+        "outside_period": {"label": "hors de la période d'observation", "rows": 0},
+        "counted": {"label": "alimentation comptée", "rows": 30},
+    },
+    "patientele_rows_by_reason": {"used": {"label": "arrêté retenu", "rows": 4}, "superseded": {"label": "arrêté antérieur", "rows": 4}},
+    "professionals_without_patientele": [{"ps_id": "SECRET1", "rows": 5, "dmp_vsm": 4}, {"ps_id": "SECRET2", "rows": 2, "dmp_vsm": 1}],
+}
+
+
+def test_exclusions_by_reason():
+    frame = r.exclusions_frame(ENTRY, "feeds")
+    assert list(frame["Motif"]) == ["alimentation en échec", "alimentation comptée", "Total des lignes lues"]
+    assert list(frame["Lignes"]) == [10, 30, 40]
+    assert frame.iloc[0]["Part des lignes lues"] == Fraction(1, 4)
+    patientele = r.exclusions_frame(ENTRY, "patientele")
+    assert list(patientele["Ligne"]) == ["exclue", "retenue", ""]
+
+
+def test_kept_reasons_match_the_aggregation():
+    from vsm.aggregate import FEED_REASONS, PATIENTELE_REASONS
+
+    assert r.KEPT_REASONS["feeds"] in FEED_REASONS
+    assert r.KEPT_REASONS["patientele"] in PATIENTELE_REASONS
+
+
+def test_without_patientele_never_lists_identifiers():
+    frame = r.without_patientele_frame(ENTRY)
+    assert list(frame["Valeur"]) == [2, 7, 5]
+    assert "SECRET" not in str(r.table(frame))
+
+
+def test_methodology_recap_has_values_and_sources(rules):
+    frame = r.methodology_frame(rules, "P2")
+    text = norm(str(r.table(frame)))
+    assert "≥ 50 % → forfait brut 1 500,00 €" in text
+    assert "≥ 90 % → forfait brut 3 000,00 €" in text
+    assert "part structurée ≥ 1/3" in text
+    assert "patientèle MT / 800" in text
+    assert "note méthodologique, § 3" in text
+    assert "Complément" in set(frame["Règle"])
+    assert "Complément" not in set(r.methodology_frame(rules, "P1")["Règle"])
+
+
+def test_worked_cases_are_pseudonymous(results, rules):
+    cases = r.worked_cases(results, rules, "P1")
+    assert [c.letter for c in cases] == ["A", "B", "C"]
+    text = norm(r.cases_markdown(cases))
+    assert "Professionnel A" in text and "Professionnel B" in text and "Professionnel C" in text
+    amounts = [norm(str(case.steps[-1])) for case in cases]
+    assert "0,00 €" in amounts[0]
+    assert "1 500,00 €" in norm(" ".join(str(s) for s in cases[1].steps))
+    assert "majoration de 20 %" in norm(" ".join(str(s) for s in cases[2].steps))
+    for ps_id in results["ps_id"]:
+        assert f" {ps_id} " not in text and f"«{ps_id}»" not in text
+
+
+def test_worked_case_missing_is_said(rules):
+    table = counts(("z", 800, 100, 10, 0))
+    table["region"] = "02"
+    cases = r.worked_cases(compute(table, rules, "P1"), rules, "P1")
+    assert cases[0].steps and not cases[1].steps and not cases[2].steps
+    assert "Aucun professionnel" in r.cases_markdown(cases)
+
+
+# --------------------------------------------------------------------------- title, loading, charts
+
+
+def test_title_facts_and_markdown(rules):
+    facts = r.title_facts(rules, "P2", "02", {"snapshot_dates": ["2024-06-30"]})
+    assert facts["region"] == "02" and facts["region_name"] == "Martinique"
+    assert (facts["start"], facts["end"], facts["payment"]) == ("2022-01-01", "2024-06-30", "2e semestre 2024")
+    assert facts["snapshot_dates"] == ["2024-06-30"] and facts["rules"] == "medecins-2024"
+    text = norm(r.title_markdown(facts))
+    assert "Martinique (02)" in text and "période P2" in text
+    assert "1er janvier 2022 au 30 juin 2024" in text and "30 juin 2024" in text
+    national = r.title_facts(rules, "P1", r.NATIONAL, {})
+    assert national["region_name"] == "France entière"
+
+
+@pytest.fixture
+def results_dir(tmp_path, rules, results):
+    folder = tmp_path / "resultats"
+    write_table(results, folder / "P1" / "resultats.parquet")
+    manifest = {"rules": {"id": rules.id, "sha256": rules.sha256}, "periods": {"P1": ENTRY}}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def test_regional_report_reads_the_results_once_and_filters(results_dir, rules):
+    report = r.regional_report("medecins-2024", "P1", "02", results_dir)
+    assert len(report.results) == 10 and len(report.regional) == 6
+    assert "Martinique (02)" in norm(str(report.title()))
+    assert "5 850,00 €" in norm(str(report.key_figures()))
+    assert "<table" in report.comparison()._repr_html_()
+    chart = report.share_chart()
+    assert chart.png().startswith(b"\x89PNG")
+    assert "5 professionnels éligibles" in norm(repr(chart))
+    national = r.national_report(rules, "P1", results_dir)
+    assert "France entière" in str(national.regions())
+    assert national.rates_chart().png().startswith(b"\x89PNG")
+
+
+def test_report_parameters_are_checked(results_dir, rules, tmp_path):
+    with pytest.raises(VsmError, match="« 04 »"):
+        r.regional_report(rules, "P1", 4, results_dir)
+    with pytest.raises(VsmError, match="99"):
+        r.regional_report(rules, "P1", "99", results_dir)
+    with pytest.raises(VsmError, match="P1, P2"):
+        r.regional_report(rules, "P3", "02", results_dir)
+    with pytest.raises(VsmError, match="période P2 n'a pas été calculée"):
+        r.regional_report(rules, "P2", "02", results_dir)
+    with pytest.raises(VsmError, match="Manifeste introuvable"):
+        r.regional_report(rules, "P1", "02", tmp_path / "absent")
+    with pytest.raises(VsmError, match="autre jeu de règles|jeu de règles « medecins-2024 »"):
+        r.regional_report("medecins-2023", "P1", "02", results_dir)

@@ -1,0 +1,279 @@
+"""Statistical secrecy (vsm/secrecy.py): masks computed by hand, the rendered-text checker,
+the payment list."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from vsm import present as fr
+from vsm import secrecy
+from vsm.errors import VsmError
+
+from conftest import SHARED_DIR, squash
+
+S = "s"
+
+
+def with_margins(body: pd.DataFrame, rows: bool = True, cols: bool = True) -> pd.DataFrame:
+    table = body.copy()
+    if cols:
+        table["Total"] = table.sum(axis=1)
+    if rows:
+        table.loc["Total"] = table.sum()
+    return table
+
+
+def masked_cells(mask: pd.DataFrame) -> set[tuple[object, object]]:
+    return {(r, c) for r in mask.index for c in mask.columns if mask.loc[r, c]}
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_settings_default_threshold_symbol_and_source():
+    current = secrecy.settings()
+    assert current.threshold == 10
+    assert current.symbol == S
+    assert "domain-facts.md" in current.source and "§ 5" in current.source
+    assert "1 à 10" in secrecy.secret_note()
+    assert secrecy.secret_note(threshold=4).count("1 à 4") == 1
+
+
+def test_settings_quote_is_verbatim_from_domain_facts():
+    facts = SHARED_DIR / "domain-facts.md"
+    if not facts.exists():
+        pytest.skip("domain-facts.md absent de cette machine")
+    quote = secrecy.settings().source.split("« ", 1)[1].rsplit(" »", 1)[0]
+    assert quote in facts.read_text(encoding="utf-8")
+
+
+def test_settings_invalid_file_gives_french_error(tmp_path):
+    bad = tmp_path / "secret.yml"
+    bad.write_text("seuil: dix\nsymbole: s\n", encoding="utf-8")
+    with pytest.raises(VsmError, match="seuil"):
+        secrecy.settings(bad)
+    with pytest.raises(VsmError, match="introuvables"):
+        secrecy.settings(tmp_path / "absent.yml")
+
+
+# --------------------------------------------------------------------------- primary masking
+
+
+def test_primary_masks_one_to_threshold_only():
+    table = pd.DataFrame({"n": [0, 1, 10, 11, 250]}, index=list("abcde"))
+    mask = secrecy.secret_mask(table)  # no « Total »: nothing to recover by difference
+    assert mask["n"].tolist() == [False, True, True, False, False]
+
+
+def test_threshold_is_a_setting():
+    table = pd.DataFrame({"n": [3, 7, 12]}, index=list("abc"))
+    assert secrecy.secret_mask(table, threshold=4)["n"].tolist() == [True, False, False]
+
+
+# --------------------------------------------------------------------------- secondary masking
+
+
+def test_row_with_one_small_cell_and_a_total_masks_the_smallest_other_cell():
+    # 3 + 25 + 40 + 12 = 80 published: 3 alone would be 80 − 25 − 40 − 12. The smallest
+    # other cell, 12, is masked too.
+    table = pd.DataFrame([[3, 25, 40, 12, 80]], index=["Bretagne"], columns=["22", "29", "35", "56", "Total"])
+    mask = secrecy.secret_mask(table)
+    assert masked_cells(mask) == {("Bretagne", "22"), ("Bretagne", "56")}
+    shown = secrecy.apply_mask(table, mask, fr.integer)
+    assert shown.loc["Bretagne"].tolist() == [S, "25", "40", S, "80"]
+
+
+def test_column_with_a_total_row_protects_the_same_way():
+    table = with_margins(pd.DataFrame({"professionnels": [40, 7, 55, 30]}, index=["22", "29", "35", "56"]), cols=False)
+    mask = secrecy.secret_mask(table)
+    assert masked_cells(mask) == {("29", "professionnels"), ("56", "professionnels")}
+
+
+def test_tier_by_majoration_table():
+    # Hand computation:
+    #   primary: (Palier 1, oui) = 4;
+    #   row « Palier 1 »: 4 alone → mask its smallest other cell, 45 (Palier 1, non);
+    #   column « oui »: 4 alone → candidates 0 and 18; a non-zero cell first → 18 (Palier 2, oui);
+    #   column « non »: 45 alone → candidates 120 and 30 → 30 (Palier 2, non);
+    #   row « Palier 2 »: 30 and 18 masked → stable. Margins stay published.
+    body = pd.DataFrame({"non": [120, 45, 30], "oui": [0, 4, 18]}, index=["Palier 0", "Palier 1", "Palier 2"])
+    table = with_margins(body)
+    assert table.loc["Total"].tolist() == [195, 22, 217]
+    mask = secrecy.secret_mask(table)
+    assert masked_cells(mask) == {
+        ("Palier 1", "non"), ("Palier 1", "oui"), ("Palier 2", "non"), ("Palier 2", "oui"),
+    }
+    assert secrecy.recoverable_cells(table, mask) == []
+    shown = secrecy.apply_mask(table, mask, fr.integer)
+    assert shown.loc["Palier 0"].tolist() == ["120", "0", "120"]
+    assert shown.loc["Palier 1"].tolist() == [S, S, "49"]
+    assert shown.loc["Total"].tolist() == ["195", "22", "217"]
+
+
+def test_zero_cell_is_masked_before_a_total():
+    # (A, x) = 3 → row A: 40; column x: 12; column y: (A, y) alone, the only other body cell
+    # is (B, y) = 0 → masked rather than the column total. Rows then have two masked cells each.
+    table = with_margins(pd.DataFrame({"x": [3, 12], "y": [40, 0]}, index=["A", "B"]))
+    mask = secrecy.secret_mask(table)
+    assert masked_cells(mask) == {("A", "x"), ("A", "y"), ("B", "x"), ("B", "y")}
+    assert secrecy.recoverable_cells(table, mask) == []
+
+
+def test_total_equal_to_a_small_count_is_masked():
+    table = with_margins(pd.DataFrame({"n": [0, 4, 0]}, index=["a", "b", "c"]), cols=False)
+    assert masked_cells(secrecy.secret_mask(table)) == {("b", "n"), ("Total", "n")}
+
+
+def test_cell_recoverable_by_combining_lines_gets_a_complementary_mask():
+    # Every row and column has 0 or ≥ 2 small cells, yet (B, C3) = 6 is recoverable:
+    # row A + row B − column C1 − column C2 leaves exactly (B, C3).
+    # Its lines: row B (unmasked: 70) and column C3 (unmasked: 50) → the smaller, 50, is masked.
+    body = pd.DataFrame(
+        [[2, 3, 50, 60], [4, 5, 6, 70], [80, 90, 7, 8], [40, 30, 9, 5]],
+        index=list("ABCD"), columns=["C1", "C2", "C3", "C4"],
+    )
+    table = with_margins(body)
+    primary = (table >= 1) & (table <= 10)
+    assert secrecy.recoverable_cells(table, primary) == [("B", "C3")]
+    mask = secrecy.secret_mask(table)
+    assert masked_cells(mask) == masked_cells(primary) | {("A", "C3")}
+    assert secrecy.recoverable_cells(table, mask) == []
+
+
+def test_non_additive_total_is_refused():
+    table = pd.DataFrame({"n": [20, 30, 45]}, index=["a", "b", "Total"])
+    with pytest.raises(VsmError, match="somme"):
+        secrecy.secret_mask(table)
+
+
+def test_negative_or_missing_counts_are_refused():
+    with pytest.raises(VsmError, match="entiers positifs"):
+        secrecy.secret_mask(pd.DataFrame({"n": [1.0, np.nan]}))
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=5).flatmap(
+        lambda n: st.integers(min_value=1, max_value=4).flatmap(
+            lambda m: st.lists(
+                st.lists(st.sampled_from([0, 1, 3, 8, 10, 11, 14, 40, 200]), min_size=m, max_size=m),
+                min_size=n, max_size=n,
+            )
+        )
+    )
+)
+def test_property_no_small_count_published_and_none_recoverable(rows):
+    table = with_margins(pd.DataFrame(rows, index=[f"r{i}" for i in range(len(rows))], columns=[f"c{j}" for j in range(len(rows[0]))]))
+    mask = secrecy.secret_mask(table)
+    values = table.to_numpy()
+    assert not ((values >= 1) & (values <= 10) & ~mask.to_numpy()).any()
+    assert secrecy.recoverable_cells(table, mask) == []
+    for r in table.index:  # no line with exactly one masked cell
+        assert mask.loc[r].sum() != 1
+    for c in table.columns:
+        assert mask[c].sum() != 1
+
+
+# --------------------------------------------------------------------------- amounts and display
+
+
+def test_amounts_tied_to_masked_counts_are_masked():
+    counts = with_margins(pd.DataFrame({"non": [120, 45, 30], "oui": [0, 4, 18]}, index=["P0", "P1", "P2"]))
+    amounts = with_margins(pd.DataFrame({"non": [0, 67500, 90000], "oui": [0, 7200, 64800]}, index=["P0", "P1", "P2"]).astype(object))
+    amounts = amounts.map(lambda v: Decimal(v))
+    shown = secrecy.apply_mask(amounts, secrecy.secret_mask(counts), fr.eur)
+    assert shown.loc["P1"].tolist()[:2] == [S, S]
+    assert squash(shown.loc["P1", "Total"]) == "74 700,00 €"
+    assert squash(shown.loc["Total", "oui"]) == "72 000,00 €"
+
+
+def test_publish_table_long_format():
+    frame = pd.DataFrame(
+        {
+            "département": ["22", "29", "35", "56", "Total"],
+            "professionnels": [40, 7, 55, 30, 132],
+            "montant": [Decimal("60000"), Decimal("10500"), Decimal("82500"), Decimal("45000"), Decimal("198000")],
+        }
+    ).set_index("département", drop=False)
+    frame.index = ["22", "29", "35", "56", "Total"]
+    shown = secrecy.publish_table(frame, counts=["professionnels"], tied={"montant": "professionnels"}, formats={"montant": fr.eur})
+    assert shown["professionnels"].tolist() == ["40", S, "55", S, "132"]
+    assert [squash(v) for v in shown["montant"]] == ["60 000,00 €", S, "82 500,00 €", S, "198 000,00 €"]
+    assert shown["département"].tolist() == ["22", "29", "35", "56", "Total"]
+    with pytest.raises(VsmError, match="absentes"):
+        secrecy.publish_table(frame, counts=["effectif"])
+
+
+# --------------------------------------------------------------------------- checking a rendered document
+
+
+def test_find_leaks_detects_an_unmasked_small_count():
+    table = with_margins(pd.DataFrame({"non": [120, 45, 30], "oui": [0, 4, 18]}, index=["Palier 0", "Palier 1", "Palier 2"]))
+    raw_html = table.to_html()
+    problems = secrecy.find_leaks(raw_html, {"paliers": table})
+    assert problems == ["paliers : « Palier 1 × oui » vaut 4 et s'affiche « 4 » (secret non appliqué)."]
+    safe_html = secrecy.apply_mask(table, secrecy.secret_mask(table), fr.integer).to_html()
+    assert secrecy.find_leaks(safe_html, {"paliers": table}) == []
+    # Plain text (as pdftotext -layout gives it), header without the corner cell.
+    text = "          non    oui    Total\nPalier 0  120    0      120\nPalier 1  s      s      49\n"
+    assert secrecy.find_leaks(text, {"paliers": table.loc[["Palier 0", "Palier 1"]]}) == []
+    assert secrecy.find_leaks(text.replace("s      s", "45     4"), [table.loc[["Palier 1"]]]) != []
+
+
+def test_find_leaks_does_not_pass_on_a_missing_table():
+    table = pd.DataFrame({"n": [3]}, index=["a"])
+    assert "introuvable" in secrecy.find_leaks("<p>rien</p><table><tr><td>x</td></tr></table>", [table])[0]
+
+
+# --------------------------------------------------------------------------- payment list
+
+
+def results_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ps_id": ["10000000003", "10000000001", "10000000002", "10000000004"],
+            "ps_kind": ["medecin"] * 4,
+            "region": ["53", "53", "53", "11"],
+            "departement": ["35", "29", "22", "75"],
+            "patients_mt": [1000, 800, 500, 900],
+            "patients_mt_ald": [200, 150, 90, 100],
+            "dmp_vsm": [190, 10, 60, 95],
+            "tier_eur": [Decimal("3000.00"), Decimal("0.00"), Decimal("1500.00"), Decimal("3000.00")],
+            "majoration_eur": [Decimal("600.00"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00")],
+            "amount_eur": [Decimal("4500.00"), Decimal("0.00"), Decimal("937.50"), Decimal("3375.00")],
+        }
+    )
+
+
+def test_write_payments_region_only_ps_id_and_amounts(tmp_path):
+    path = secrecy.write_payments(results_table(), "53", tmp_path / "reports" / "53")
+    assert path == tmp_path / "reports" / "53" / "paiements.csv"
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines() == [
+        "ps_id,tier_eur,majoration_eur,amount_eur,payable_eur",
+        "10000000002,1500.00,0.00,937.50,937.50",
+        "10000000003,3000.00,600.00,4500.00,4500.00",
+    ]
+    assert [p.name for p in path.parent.iterdir()] == ["paiements.csv"]  # no temporary file left
+
+
+def test_payments_of_a_complementary_period_pay_the_complement():
+    results = results_table().assign(
+        paid_eur=[Decimal("4000.00"), Decimal("0.00"), Decimal("937.50"), Decimal("0.00")],
+        complement_eur=[Decimal("500.00"), Decimal("0.00"), Decimal("0.00"), Decimal("3375.00")],
+    )
+    table = secrecy.payments(results, "53")
+    assert table["ps_id"].tolist() == ["10000000003"]
+    assert table["payable_eur"].tolist() == [Decimal("500.00")]
+    assert list(table.columns) == ["ps_id", "tier_eur", "majoration_eur", "amount_eur", "paid_eur", "complement_eur", "payable_eur"]
+
+
+def test_payments_bad_region_is_a_french_error(tmp_path):
+    with pytest.raises(VsmError, match="Région inconnue"):
+        secrecy.write_payments(results_table(), "99", tmp_path)
+    assert list(tmp_path.iterdir()) == []

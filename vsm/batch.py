@@ -1,0 +1,383 @@
+"""The reports batch: every period × region report plus one national synthesis per period,
+executed with Papermill in parallel.
+
+1. Every parameter is validated before anything runs (rule set, periods, regions, workers,
+   extracts), with French errors listing the valid values.
+2. The results are computed once (:func:`vsm.pipeline.run`), or reused when they are up to
+   date: each notebook then reads the results file and keeps its region — the national
+   aggregation is never redone per report.
+3. The notebooks run in parallel (one Jupyter kernel per notebook, a separate process), with
+   a progress bar. A failing notebook is reported with its path and its error; the others
+   still complete. The executed notebooks are written to
+   ``<out>/<rules>/<period>/<region>/rapport.ipynb`` and
+   ``<out>/<rules>/<period>/national/synthese.ipynb``, with their title facts in the
+   notebook metadata (``metadata["vsm"]``) for the renderer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import present as fr
+from .errors import VsmError
+from .paths import PROJECT_DIR
+from .regions import load_regions, normalize_region
+from .report import MANIFEST_FILE, NATIONAL, read_manifest, results_path, title_facts
+from .results import atomic_path
+from .rules import RuleSet
+
+NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
+REGIONAL_NOTEBOOK = NOTEBOOKS_DIR / "rapport_regional.ipynb"
+NATIONAL_NOTEBOOK = NOTEBOOKS_DIR / "synthese_nationale.ipynb"
+REGIONAL_OUTPUT = "rapport.ipynb"
+NATIONAL_OUTPUT = "synthese.ipynb"
+INDEX_FILE = "rapports.json"
+ALL_REGIONS = ("all", "toutes")
+KERNEL_NAME = "python3"
+START_TIMEOUT = 180  # seconds for a kernel to start (many start at once on a loaded machine)
+CELL_TIMEOUT = 600  # seconds per cell
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]  # no start-up chatter on the batch's stderr
+REMOVE_INPUT = "remove-input"
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def parse_periods(rules: RuleSet, text: str | None) -> list[str]:
+    """« P1,P2 » → ["P1", "P2"], in the rule set's order; None or empty → every period."""
+    if text is None or not text.strip():
+        return list(rules.periods)
+    wanted = [p.strip() for p in text.split(",") if p.strip()]
+    for period in wanted:
+        rules.period(period)  # French error listing the valid periods
+    return [p for p in rules.periods if p in wanted]
+
+
+def parse_regions(text: str | None) -> list[str]:
+    """« all » (or « toutes », or nothing) → every region; « 02,11 » → ["02", "11"].
+
+    Codes are checked as the strings typed: « 4 » is refused (with the hint « 04 »)."""
+    if text is None or text.strip().lower() in ALL_REGIONS or not text.strip():
+        return list(load_regions())
+    codes = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        code = normalize_region(item)
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise VsmError("Aucune région donnée : écrire « all » ou des codes séparés par des virgules (ex. 02,11).")
+    return sorted(codes)
+
+
+def parse_jobs(value: object) -> int:
+    """Number of notebooks run at once: default one per processor."""
+    if value is None or str(value).strip() == "":
+        return max(os.cpu_count() or 1, 1)
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise VsmError(f"--jobs : « {text} » n'est pas un nombre entier de processus positif (ex. --jobs 4).")
+    return int(text)
+
+
+def check_extracts(feeds: Path | None, patientele: Path | None) -> None:
+    if (feeds is None) != (patientele is None):
+        raise VsmError("Donner --feeds et --patientele ensemble (ou aucun des deux pour les données de démonstration).")
+    for option, path in (("--feeds", feeds), ("--patientele", patientele)):
+        if path is not None and not Path(path).exists():
+            raise VsmError(f"{option} : « {path} » introuvable.")
+
+
+def check_templates() -> None:
+    for notebook in (REGIONAL_NOTEBOOK, NATIONAL_NOTEBOOK):
+        if not notebook.is_file():
+            raise VsmError(f"Notebook introuvable : « {notebook} ».")
+
+
+# --------------------------------------------------------------------------- results
+
+
+def staleness(rules: RuleSet, results_dir: Path) -> str | None:
+    """Why the results in ``results_dir`` cannot be used as they are (None: up to date)."""
+    from .extracts import sha256_file
+
+    manifest_path = results_dir / MANIFEST_FILE
+    if not manifest_path.is_file():
+        return "absents"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return "illisibles (manifeste invalide)"
+    recorded = manifest.get("rules", {})
+    if recorded.get("id") != rules.id or recorded.get("sha256") != rules.sha256:
+        return "calculés avec un autre jeu de règles"
+    for period in rules.periods:
+        if period not in manifest.get("periods", {}) or not results_path(results_dir, period).is_file():
+            return f"incomplets (période {period} absente)"
+    for entry in manifest.get("inputs", {}).values():
+        for item in entry.get("files", []):
+            path = Path(item["path"])
+            if not path.is_file() or sha256_file(path) != item["sha256"]:
+                return f"périmés (l'extraction « {item['path']} » a changé)"
+    return None
+
+
+def _is_demo(manifest_path: Path, demo: tuple[Path, Path]) -> bool:
+    try:
+        inputs = json.loads(manifest_path.read_text(encoding="utf-8")).get("inputs", {})
+        used = (Path(inputs["feeds"]["path"]).resolve(), Path(inputs["patientele"]["path"]).resolve())
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return True  # unreadable manifest: nothing worth keeping
+    return used == (demo[0].resolve(), demo[1].resolve())
+
+
+def ensure_results(
+    rules: RuleSet,
+    results_dir: Path,
+    feeds: Path | None = None,
+    patientele: Path | None = None,
+    say: Callable[[str], None] = lambda _text: None,
+) -> dict:
+    """The batch's results, computed once: from the extracts given, else reused when up to
+    date, else computed on the demo data. Returns the manifest."""
+    from .pipeline import ensure_demo_data, run
+
+    if feeds is not None:
+        say(f"Calcul des résultats à partir de {feeds} et {patientele}…")
+        return run(rules, feeds, patientele, results_dir)
+    problem = staleness(rules, results_dir)
+    if problem is None:
+        say(f"Résultats à jour : {results_dir}")
+        return read_manifest(results_dir)
+    demo = ensure_demo_data()
+    manifest_path = results_dir / MANIFEST_FILE
+    if manifest_path.is_file() and not _is_demo(manifest_path, demo):
+        raise VsmError(
+            f"Les résultats de « {results_dir} » sont {problem} et ont été calculés sur d'autres extractions que "
+            "les données de démonstration : les recalculer avec --feeds et --patientele (ou « vsm run »)."
+        )
+    say(f"Résultats {problem} : calcul sur les données de démonstration ({demo[0].parent})…")
+    return run(rules, demo[0], demo[1], results_dir)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook to execute."""
+
+    period: str
+    region: str  # a region code, or "national"
+    notebook: Path
+    output: Path
+    parameters: dict
+    facts: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.period} {'synthèse nationale' if self.region == NATIONAL else 'région ' + self.region}"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: Job
+    error: str | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def output_path(out_dir: Path, rules_id: str, period: str, region: str) -> Path:
+    name = NATIONAL_OUTPUT if region == NATIONAL else REGIONAL_OUTPUT
+    return Path(out_dir) / rules_id / period / region / name
+
+
+def plan(rules: RuleSet, periods: list[str], regions: list[str], results_dir: Path, out_dir: Path, manifest: dict) -> list[Job]:
+    """Every period × region report, then the national synthesis of each period."""
+    results = str(Path(results_dir).resolve())
+    jobs = []
+    for period in periods:
+        entry = manifest["periods"][period]
+        for code in regions:
+            jobs.append(
+                Job(
+                    period,
+                    code,
+                    REGIONAL_NOTEBOOK,
+                    output_path(out_dir, rules.id, period, code),
+                    {"rules": rules.id, "period": period, "region": code, "results_dir": results},
+                    title_facts(rules, period, code, entry),
+                )
+            )
+        jobs.append(
+            Job(
+                period,
+                NATIONAL,
+                NATIONAL_NOTEBOOK,
+                output_path(out_dir, rules.id, period, NATIONAL),
+                {"rules": rules.id, "period": period, "results_dir": results},
+                title_facts(rules, period, NATIONAL, entry),
+            )
+        )
+    return jobs
+
+
+def _error_text(exc: BaseException) -> str:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        value = _ANSI.sub("", str(exc.evalue)).strip()
+        return f"{exc.ename} : {value}" if value else exc.ename
+    text = _ANSI.sub("", str(exc)).strip()
+    return f"{type(exc).__name__} : {text}" if text else type(exc).__name__
+
+
+def finalize(partial: Path, job: Job, error: str | None) -> None:
+    """The executed notebook, finished: title facts in ``metadata["vsm"]``, the cell that
+    Papermill injected hidden like every code cell, then moved into place atomically."""
+    import nbformat
+
+    nb = nbformat.read(partial, as_version=4)
+    nb.metadata["vsm"] = {**job.facts, "status": "ok" if error is None else "échec", "error": error}
+    if "papermill" in nb.metadata:
+        nb.metadata["papermill"]["output_path"] = str(job.output)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            tags = cell.metadata.setdefault("tags", [])
+            if REMOVE_INPUT not in tags:
+                tags.append(REMOVE_INPUT)
+    with atomic_path(job.output) as tmp:
+        nbformat.write(nb, tmp)
+    partial.unlink(missing_ok=True)
+
+
+def execute(job: Job) -> JobResult:
+    """Run one notebook with Papermill; never raises (the error is in the result)."""
+    import papermill as pm
+
+    started = time.perf_counter()
+    job.output.parent.mkdir(parents=True, exist_ok=True)
+    partial = job.output.with_name(f".{job.output.stem}.partiel.ipynb")
+    error = None
+    try:
+        pm.execute_notebook(
+            str(job.notebook),
+            str(partial),
+            parameters=job.parameters,
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            start_timeout=START_TIMEOUT,
+            execution_timeout=CELL_TIMEOUT,
+            cwd=str(PROJECT_DIR),
+            extra_arguments=KERNEL_ARGUMENTS,
+        )
+    except Exception as exc:  # noqa: BLE001 — reported with the notebook's path
+        error = _error_text(exc)
+    try:
+        if partial.exists():
+            finalize(partial, job, error)
+    except Exception as exc:  # noqa: BLE001
+        error = error or _error_text(exc)
+    finally:
+        partial.unlink(missing_ok=True)
+    return JobResult(job, error, round(time.perf_counter() - started, 2))
+
+
+def run_jobs(jobs: list[Job], workers: int, progress: bool = True) -> list[JobResult]:
+    """Every job, ``workers`` at a time (threads driving separate kernel processes), in the
+    order given; a failure never stops the others."""
+    from tqdm import tqdm
+
+    if not jobs:
+        return []
+    results: dict[int, JobResult] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        futures = {pool.submit(execute, job): i for i, job in enumerate(jobs)}
+        with tqdm(total=len(jobs), desc="Rapports", unit=" notebook", disable=not progress, leave=True) as bar:
+            for future in as_completed(futures):
+                result = future.result()
+                results[futures[future]] = result
+                bar.update(1)
+    return [results[i] for i in range(len(jobs))]
+
+
+def write_index(out_dir: Path, rules: RuleSet, results: list[JobResult], seconds: float) -> Path:
+    """``<out>/<rules>/rapports.json``: every notebook of the batch with its facts and status."""
+    path = Path(out_dir) / rules.id / INDEX_FILE
+    data = {
+        "rules": rules.id,
+        "seconds": round(seconds, 2),
+        "notebooks": [
+            {
+                "path": r.job.output.relative_to(Path(out_dir) / rules.id).as_posix(),
+                "period": r.job.period,
+                "region": r.job.region,
+                "status": "ok" if r.ok else "échec",
+                "error": r.error,
+                "seconds": r.seconds,
+            }
+            for r in results
+        ],
+    }
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class BatchOutcome:
+    results: list[JobResult]
+    seconds: float
+    workers: int
+    index: Path
+
+    @property
+    def failures(self) -> list[JobResult]:
+        return [r for r in self.results if not r.ok]
+
+    def summary(self) -> str:
+        done = len(self.results) - len(self.failures)
+        return (
+            f"{fr.integer(done)} notebook(s) sur {fr.integer(len(self.results))} exécuté(s) en "
+            f"{fr.number(self.seconds, 1)} s ({fr.integer(self.workers)} en parallèle)."
+        )
+
+
+def run_batch(
+    rules: RuleSet,
+    periods: list[str],
+    regions: list[str],
+    results_dir: Path,
+    out_dir: Path,
+    workers: int,
+    feeds: Path | None = None,
+    patientele: Path | None = None,
+    progress: bool = True,
+    say: Callable[[str], None] = lambda _text: None,
+) -> BatchOutcome:
+    """Parameters already validated: compute (once) or reuse the results, then run every
+    notebook."""
+    started = time.perf_counter()
+    check_templates()
+    manifest = ensure_results(rules, results_dir, feeds, patientele, say=say)
+    jobs = plan(rules, periods, regions, results_dir, out_dir, manifest)
+    results = run_jobs(jobs, workers, progress=progress)
+    seconds = time.perf_counter() - started
+    index = write_index(out_dir, rules, results, seconds)
+    return BatchOutcome(results, seconds, min(workers, len(jobs)), index)

@@ -1,0 +1,44 @@
+"""`vsm render`: executed report notebooks → HTML and PDF, plus reports/index.html."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import present as fr
+
+
+@click.command()
+@click.option(
+    "--reports", "reports_dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True,
+    help="Dossier des notebooks exécutés (sortie de « vsm reports »).",
+)
+@click.option(
+    "--notebook", "notebook", type=click.Path(path_type=Path), default=None,
+    help="Rendre un seul notebook exécuté (HTML et PDF à côté de lui), sans index.",
+)
+@click.option(
+    "--moteur", "engine", type=click.Choice(["auto", "quarto", "nbconvert"]), default="auto", show_default=True,
+    help="Quarto s'il est sur le PATH (auto), sinon nbconvert et WeasyPrint.",
+)
+@click.option("--jobs", type=int, default=None, help="Rendus en parallèle (défaut : un par cœur).")
+def render(reports_dir: Path, notebook: Path | None, engine: str, jobs: int | None) -> None:
+    """Met en page les rapports exécutés : un HTML autonome et un PDF A4 par notebook.
+
+    Les notebooks ne sont pas réexécutés. Écrit aussi <reports>/index.html, qui relie tous
+    les rapports par jeu de règles, période et région.
+    """
+    from .render import quarto_available, render_all, render_notebook
+
+    used = engine if engine != "auto" else ("quarto" if quarto_available() else "nbconvert")
+    label = "Quarto" if used == "quarto" else "nbconvert et WeasyPrint"
+    if notebook is not None:
+        html_path, pdf_path = render_notebook(notebook, engine=engine)
+        click.echo(f"Rendu avec {label} : {html_path} et {pdf_path}.")
+        return
+    results = render_all(reports_dir, jobs=jobs, engine=engine)
+    click.echo(
+        f"{fr.integer(len(results))} rapport(s) rendus en HTML et PDF avec {label}. "
+        f"Index : {reports_dir / 'index.html'}."
+    )

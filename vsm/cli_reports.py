@@ -1,0 +1,78 @@
+"""`vsm reports`: the regional reports and the national synthesis of a rule set, for each
+period, executed as notebooks (registered in vsm/cli.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+
+@click.command("reports")
+@click.option("--rules", "rules_ref", required=True, help="Jeu de règles : identifiant (medecins-2024) ou chemin d'un fichier YAML.")
+@click.option("--periods", default=None, help="Périodes, séparées par des virgules (ex. P1,P2 ; défaut : toutes).")
+@click.option("--regions", default="all", show_default=True, help="« all » ou codes INSEE à deux caractères séparés par des virgules (ex. 02,11).")
+@click.option(
+    "--results", "results_dir", type=click.Path(path_type=Path), default=None,
+    help="Dossier des résultats du lot (défaut : data/resultats/<jeu de règles>) ; calculé s'il est absent ou périmé.",
+)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("reports"), show_default=True, help="Dossier des rapports.")
+@click.option("--jobs", "jobs", default=None, help="Notebooks exécutés en parallèle (défaut : un par processeur).")
+@click.option(
+    "--feeds", "feeds_path", type=click.Path(path_type=Path), default=None,
+    help="Traces d'alimentation du DMP (à la place des données de démonstration), avec --patientele.",
+)
+@click.option(
+    "--patientele", "patientele_path", type=click.Path(path_type=Path), default=None,
+    help="Patientèle « médecin traitant » semestrielle, avec --feeds.",
+)
+@click.option("--progress/--no-progress", default=True, help="Barre de progression.")
+def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path, patientele_path, progress) -> None:
+    """Exécute les rapports régionaux et la synthèse nationale (notebooks) de chaque période.
+
+    Les résultats sont calculés une seule fois (données de démonstration sans --feeds ni
+    --patientele) ; chaque notebook lit ces résultats et garde sa région. Sortie :
+    <out>/<jeu de règles>/<période>/<région>/rapport.ipynb et
+    <out>/<jeu de règles>/<période>/national/synthese.ipynb.
+    """
+    from . import batch
+    from .rules import load_rules
+
+    # Every parameter is checked before anything runs.
+    rules = load_rules(rules_ref)
+    wanted_periods = batch.parse_periods(rules, periods)
+    wanted_regions = batch.parse_regions(regions)
+    workers = batch.parse_jobs(jobs)
+    batch.check_extracts(feeds_path, patientele_path)
+    batch.check_templates()
+    results_dir = results_dir or Path("data") / "resultats" / rules.id
+
+    count = len(wanted_periods) * (len(wanted_regions) + 1)
+    click.echo(
+        f"Jeu de règles {rules.id} : {count} notebooks ({len(wanted_periods)} période(s) × "
+        f"{len(wanted_regions)} région(s), plus une synthèse nationale par période)."
+    )
+    outcome = batch.run_batch(
+        rules,
+        wanted_periods,
+        wanted_regions,
+        results_dir,
+        out_dir,
+        workers,
+        feeds=feeds_path,
+        patientele=patientele_path,
+        progress=progress,
+        say=click.echo,
+    )
+    click.echo(outcome.summary())
+    click.echo(f"Rapports écrits dans {Path(out_dir) / rules.id} (index : {outcome.index}).")
+    if outcome.failures:
+        for failure in outcome.failures:
+            click.echo(f"Échec : {failure.job.output} — {failure.error}", err=True)
+        click.echo(
+            f"Erreur : {len(outcome.failures)} rapport(s) en échec sur {len(outcome.results)}.", err=True
+        )
+        sys.exit(1)  # 1: reports failed (2 is kept for invalid parameters)
+

@@ -1,0 +1,706 @@
+"""Executed report notebooks → one self-contained HTML file and one PDF, in French.
+
+Two engines give the same two files (``<stem>.html`` and ``<stem>.pdf`` beside the notebook,
+i.e. ``rapport.html`` / ``rapport.pdf`` for a regional report):
+
+- **Quarto**, when ``quarto`` is on the PATH: notebooks/_quarto.yml (HTML with embedded
+  resources, PDF through Typst, no execution, no code shown);
+- otherwise **nbconvert + WeasyPrint**: nbconvert's HTML exporter without any input cell,
+  then our page (title block, notebooks/rapport.css) and WeasyPrint for the A4 PDF with
+  page numbers.
+
+A notebook is never executed again here: papermill did it (``vsm reports``); a notebook with
+an error output or without any output is refused. Both files are written through temporary
+files renamed at the end, so that an error never leaves a partial or a lonely file behind.
+
+The title block comes from ``nb.metadata["vsm"]`` (written by ``vsm reports``): region
+(a code or "national"), region_name, caisse, period, start, end, payment, complement_of,
+rules, rules_label, and the dates of the input extracts (``snapshot_dates``: the patientèle
+snapshots, or ``snapshots``: {name: date}). With that metadata, a leading title output of
+the notebook (a Markdown output starting with « # ») is replaced by this title block; its
+« # » line becomes the title.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import __version__
+from . import present as fr
+from .errors import VsmError
+from .paths import PROJECT_DIR
+from .results import atomic_path
+
+NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
+QUARTO_CONFIG = NOTEBOOKS_DIR / "_quarto.yml"
+CSS_PATH = NOTEBOOKS_DIR / "rapport.css"
+QUARTO_OUT = "_rendu"
+INDEX_FILE = "index.html"
+
+KICKER = "Assurance Maladie — forfait VSM (volet de synthèse médicale)"
+NATIONAL = ("national", "nationale", "fr", "france")
+SNAPSHOT_KEYS = ("snapshots", "snapshot_dates", "extracts", "extract_dates", "snapshot_date")
+SNAPSHOT_LABELS = {
+    "feeds": "traces d'alimentation du DMP",
+    "traces": "traces d'alimentation du DMP",
+    "traces_dmp": "traces d'alimentation du DMP",
+    "dmp": "traces d'alimentation du DMP",
+    "patientele": "patientèle « médecin traitant »",
+    "patientele_mt": "patientèle « médecin traitant »",
+}
+
+
+# --------------------------------------------------------------------------- title block
+
+
+@dataclass
+class TitleBlock:
+    title: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    running_title: str = ""
+
+
+def _as_date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _date_text(value) -> str:
+    day = _as_date(value)
+    return fr.date(day) if day is not None else str(value)
+
+
+def _snapshots_text(meta: dict) -> str | None:
+    key = next((k for k in SNAPSHOT_KEYS if meta.get(k) not in (None, "", [], {})), None)
+    if key is None:
+        return None
+    value = meta[key]
+    if key == "snapshot_dates" and isinstance(value, (list, tuple)):  # vsm reports: patientèle snapshots
+        return f"patientèle « médecin traitant » arrêtée au {', '.join(_date_text(v) for v in value)}"
+    if isinstance(value, dict):
+        parts = []
+        for name, item in value.items():
+            if isinstance(item, dict):
+                item = item.get("date") or item.get("snapshot_date") or next(iter(item.values()), "")
+            if isinstance(item, (list, tuple)):
+                text = ", ".join(_date_text(v) for v in item)
+            else:
+                text = _date_text(item)
+            parts.append(f"{SNAPSHOT_LABELS.get(str(name).lower(), str(name))} au {text}")
+        return " ; ".join(parts)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_date_text(v) for v in value)
+    return _date_text(value)
+
+
+def _region_text(meta: dict) -> tuple[str, str | None, bool]:
+    """(« Bretagne (53) », caisse or None, is_national)."""
+    code = meta.get("region")
+    name = meta.get("region_name")
+    if meta.get("kind") == "national" or code is None or str(code).strip().lower() in NATIONAL:
+        return "France entière", None, True
+    code = str(code)
+    caisse = meta.get("caisse")
+    try:
+        from .regions import load_regions
+
+        region = load_regions().get(code)
+        if region is not None:
+            name = name or region.nom
+            caisse = caisse or region.caisse
+    except Exception:  # regions.yml unreadable: the metadata alone is enough for a title
+        pass
+    return (f"{name} ({code})" if name else code), caisse, False
+
+
+def title_block(metadata: dict, heading: str | None = None, fallback: str = "Rapport") -> TitleBlock:
+    """The title and the « fiche » lines of a report, from the notebook metadata."""
+    meta = dict(metadata.get("vsm") or {})
+    fields: list[tuple[str, str]] = []
+    if not meta:
+        title = heading or fallback
+        return TitleBlock(title=title, fields=fields, running_title=title)
+    region, caisse, national = _region_text(meta)
+    if meta.get("title"):
+        title = str(meta["title"])
+    elif heading:
+        title = heading
+    elif national:
+        title = "Synthèse nationale"
+    else:
+        title = f"Rapport régional — {region}"
+    fields.append(("Région", region + (f" — {caisse}" if caisse else "")))
+    if meta.get("period"):
+        fields.append(("Période", str(meta["period"])))
+    if meta.get("start") and meta.get("end"):
+        fields.append(("Fenêtre d'observation", f"{_date_text(meta['start'])} – {_date_text(meta['end'])}"))
+    if meta.get("payment"):
+        complement = f" (complément de la période {meta['complement_of']})" if meta.get("complement_of") else ""
+        fields.append(("Versement", f"{meta['payment']}{complement}"))
+    if meta.get("rules"):
+        label = f"{meta['rules_label']} ({meta['rules']})" if meta.get("rules_label") else str(meta["rules"])
+        fields.append(("Jeu de règles", label))
+    snapshots = _snapshots_text(meta)
+    if snapshots:
+        fields.append(("Extractions", snapshots))
+    executed = (metadata.get("papermill") or {}).get("end_time")
+    if _as_date(executed) is not None:
+        fields.append(("Calculé le", _date_text(executed)))
+    running = " · ".join(x for x in (region, str(meta.get("period") or "")) if x)
+    return TitleBlock(title=title, fields=fields, running_title=running)
+
+
+def title_html(block: TitleBlock) -> str:
+    rows = "\n".join(
+        f"    <dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd>" for label, value in block.fields
+    )
+    fiche = f'\n  <dl class="vsm-fiche">\n{rows}\n  </dl>' if rows else ""
+    return (
+        '<header class="vsm-titre">\n'
+        f'  <p class="vsm-surtitre">{html.escape(KICKER)}</p>\n'
+        f"  <h1>{html.escape(block.title)}</h1>{fiche}\n"
+        "</header>"
+    )
+
+
+def title_markdown(block: TitleBlock) -> str:
+    """The same « fiche » in Markdown, for Quarto (the title itself goes in the front matter)."""
+    lines = [f"**{label} :** {value}" for label, value in block.fields]
+    return "::: {.vsm-fiche}\n" + "\\\n".join(lines) + "\n:::"
+
+
+# --------------------------------------------------------------------------- notebook clean-up
+
+_REPR_ONLY = re.compile(r"^<[\w.]+(\s.*)?>$|^<Figure size .*>$", re.DOTALL)
+_H1 = re.compile(r"^\s*#\s+(.+?)\s*#*\s*$")
+
+
+def _check_executed(nb, path: Path) -> None:
+    meta = nb.metadata.get("vsm") or {}
+    if meta.get("status") not in (None, "ok"):
+        raise VsmError(f"Le notebook {path} est en échec d'exécution ({meta.get('error') or meta.get('status')}) : pas de rendu.")
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for number, cell in enumerate(nb.cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                raise VsmError(
+                    f"Le notebook {path} contient une erreur d'exécution (cellule {number}) : "
+                    f"{output.get('ename', '?')} — {output.get('evalue', '')}. Rien n'a été rendu."
+                )
+    if code_cells and not any(c.get("outputs") or c.get("execution_count") for c in code_cells):
+        raise VsmError(
+            f"Le notebook {path} n'a pas été exécuté (aucune sortie). Le rendu ne réexécute rien : "
+            "lancer d'abord « vsm reports »."
+        )
+
+
+def _take_heading(nb, whole_output: bool = False) -> str | None:
+    """Remove and return the leading « # Titre » of the first visible content, if any.
+
+    In a Markdown cell only the « # » line goes (the rest is the report's text). In a code
+    output with ``whole_output``, the whole output goes: it is the notebook's own title
+    block, replaced by the one built from the metadata."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            lines = cell.source.splitlines()
+            first = next((i for i, line in enumerate(lines) if line.strip()), None)
+            if first is None:
+                continue
+            match = _H1.match(lines[first])
+            if not match:
+                return None
+            cell.source = "\n".join(lines[:first] + lines[first + 1 :]).strip("\n")
+            return match.group(1)
+        if cell.cell_type == "code" and cell.get("outputs"):
+            output = cell.outputs[0]
+            text = (output.get("data") or {}).get("text/markdown")
+            if text is None:
+                return None
+            text = "".join(text) if isinstance(text, list) else text
+            lines = text.splitlines()
+            first = next((i for i, line in enumerate(lines) if line.strip()), None)
+            match = _H1.match(lines[first]) if first is not None else None
+            if not match:
+                return None
+            if whole_output:
+                cell.outputs = cell.outputs[1:]
+            else:
+                output["data"]["text/markdown"] = "\n".join(lines[:first] + lines[first + 1 :]).strip("\n")
+                output["data"].pop("text/html", None)
+            return match.group(1)
+    return None
+
+
+def prepare_notebook(nb, path: Path | str = "notebook") -> tuple[nbformat.NotebookNode, str | None]:
+    """A clean copy of an executed notebook, ready for either engine, and its leading title.
+
+    Refuses error outputs and unexecuted notebooks. Removes: cells tagged « remove-cell »,
+    outputs of cells tagged « remove-output », stderr streams (warnings are for the
+    developer, not the caisse), bare Python reprs (« <Figure size …> »), code cells left
+    without output. The first « # Titre » becomes the report's title.
+    """
+    _check_executed(nb, Path(path))
+    nb = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if "remove-cell" in tags:
+            continue
+        if cell.cell_type == "code":
+            outputs = [] if "remove-output" in tags else cell.get("outputs", [])
+            kept = []
+            for output in outputs:
+                kind = output.get("output_type")
+                if kind == "stream" and output.get("name") == "stderr":
+                    continue
+                if kind in ("display_data", "execute_result"):
+                    data = output.get("data", {})
+                    plain = data.get("text/plain", "")
+                    plain = "".join(plain) if isinstance(plain, list) else plain
+                    if set(data) == {"text/plain"} and _REPR_ONLY.match(plain.strip()):
+                        continue
+                kept.append(output)
+            if not kept:
+                continue
+            cell.outputs = kept
+        cells.append(cell)
+    nb.cells = cells
+    heading = _take_heading(nb, whole_output=bool(nb.metadata.get("vsm")))
+    nb.cells = [
+        c for c in nb.cells
+        if not (c.cell_type == "markdown" and not c.source.strip()) and not (c.cell_type == "code" and not c.outputs)
+    ]
+    return nb, heading
+
+
+# --------------------------------------------------------------------------- fallback: nbconvert + WeasyPrint
+
+_NUMERIC = re.compile(r"^[−\-+]?\d[\d\s\u202f\u00a0]*([.,]\d+)?(\s?[€%])?$|^[—–-]$")
+
+
+def _css() -> str:
+    return CSS_PATH.read_text(encoding="utf-8")
+
+
+def _polish(body: str, symbol: str) -> str:
+    """Post-process nbconvert's body: French alt texts, table classes, no empty cells."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    for cell in soup.select("div.cell"):
+        if not cell.get_text(strip=True) and not cell.find(["img", "svg", "table"]):
+            cell.decompose()
+    for style in soup.find_all("style"):  # pandas' default « scoped » style would override ours
+        if style.has_attr("scoped") and ".dataframe" in style.get_text():
+            style.decompose()
+    for img in soup.find_all("img"):
+        if not img.get("alt") or "No description" in img.get("alt", ""):
+            img["alt"] = "Graphique"
+    for table in soup.find_all("table"):
+        for attr in ("border", "style"):
+            table.attrs.pop(attr, None)
+        _merge_index_header(table)
+        widest = max((len(tr.find_all(["td", "th"])) for tr in table.find_all("tr")), default=0)
+        if widest >= 9:  # printed smaller, so that it fits the A4 width
+            table["class"] = [*table.get("class", []), "vsm-large"]
+        for tr in table.find_all("tr"):
+            tr.attrs.pop("style", None)
+            first = tr.find(["th", "td"])
+            if first is not None and first.get_text(strip=True) in ("Total", "Ensemble", "France entière"):
+                tr["class"] = [*tr.get("class", []), "vsm-total"]
+        for cell in table.find_all(["td", "th"]):
+            text = cell.get_text(strip=True)
+            if text and (_NUMERIC.match(text) or text == symbol):
+                cell["class"] = [*cell.get("class", []), "num"]
+            elif any(len(word) > 16 for word in text.split()):  # file names, hashes: may break anywhere
+                cell["class"] = [*cell.get("class", []), "vsm-long"]
+        # header cells of numeric columns are right-aligned too
+        rows = table.find_all("tr")
+        header = table.find("thead")
+        if header is not None and rows:
+            body_rows = [r for r in rows if r.find_parent("thead") is None]
+            for head_row in header.find_all("tr"):
+                for position, th in enumerate(head_row.find_all(["th", "td"])):
+                    column = [r.find_all(["td", "th"])[position] for r in body_rows if len(r.find_all(["td", "th"])) > position]
+                    if column and all("num" in c.get("class", []) for c in column):
+                        th["class"] = [*th.get("class", []), "num"]
+        if not (table.parent is not None and "vsm-tableau" in (table.parent.get("class") or [])):
+            wrapper = soup.new_tag("div", attrs={"class": "vsm-tableau"})
+            table.wrap(wrapper)
+    return str(soup)
+
+
+def _merge_index_header(table) -> None:
+    """pandas puts the index name on a second header row of empty cells: move it into the
+    empty corner cell of the first row instead."""
+    thead = table.find("thead")
+    if thead is None:
+        return
+    rows = thead.find_all("tr")
+    if len(rows) != 2:
+        return
+    first, second = (row.find_all(["th", "td"]) for row in rows)
+    if (
+        len(first) == len(second)
+        and not first[0].get_text(strip=True)
+        and second[0].get_text(strip=True)
+        and not any(cell.get_text(strip=True) for cell in second[1:])
+    ):
+        first[0].string = second[0].get_text(strip=True)
+        rows[1].decompose()
+
+
+def _secret_symbol() -> str:
+    try:
+        from .secrecy import settings
+
+        return settings().symbol
+    except Exception:
+        return "s"
+
+
+def html_document(nb, block: TitleBlock, resources_dir: Path) -> str:
+    """The complete, self-contained HTML page of a prepared notebook."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(resources_dir)}})
+    body = _polish(body, _secret_symbol())
+    produced = fr.date(dt.date.today())
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta name="generator" content="vsm {html.escape(__version__)} (nbconvert, WeasyPrint)">\n'
+        f"<title>{html.escape(block.title)}</title>\n"
+        f"<style>\n{_css()}\n"
+        f'@page {{ @top-left {{ content: "{_css_string(block.running_title)}"; }} }}\n'
+        "</style>\n</head>\n<body>\n"
+        '<main class="vsm-rapport">\n'
+        f"{title_html(block)}\n"
+        f"{body}\n"
+        f'<footer class="vsm-pied">Document produit par l\'outil vsm {html.escape(__version__)} le {produced}, '
+        "à partir d'un notebook déjà exécuté : aucun chiffre n'est recalculé à la mise en page.</footer>\n"
+        "</main>\n</body>\n</html>\n"
+    )
+
+
+def _css_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _render_fallback(nb, block: TitleBlock, resources_dir: Path, html_tmp: Path, pdf_tmp: Path) -> None:
+    import logging
+
+    from weasyprint import HTML
+
+    document = html_document(nb, block, resources_dir)
+    html_tmp.write_text(document, encoding="utf-8")
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    HTML(string=document, base_url=str(resources_dir)).write_pdf(pdf_tmp)
+
+
+# --------------------------------------------------------------------------- Quarto
+
+
+def quarto_available() -> bool:
+    return shutil.which("quarto") is not None
+
+
+def quarto_command(ipynb: Path | str, fmt: str, out_dir: Path | str) -> list[str]:
+    """The Quarto command line rendering an executed notebook without executing it again.
+
+    ``fmt``: « html » (self-contained thanks to _quarto.yml's embed-resources) or « typst »
+    (PDF). Run it from the folder holding _quarto.yml and the notebook.
+    """
+    if fmt not in ("html", "typst"):
+        raise VsmError(f"Format Quarto inconnu : « {fmt} » (html ou typst).")
+    return ["quarto", "render", str(ipynb), "--to", fmt, "--no-execute", "--output-dir", str(out_dir)]
+
+
+def quarto_notebook(nb, block: TitleBlock) -> nbformat.NotebookNode:
+    """The prepared notebook with Quarto's front matter (title, lang) and the « fiche » cell."""
+    import yaml
+
+    nb = copy.deepcopy(nb)
+    front = yaml.safe_dump({"title": block.title, "lang": "fr"}, allow_unicode=True, sort_keys=False)
+    cells = [nbformat.v4.new_raw_cell(f"---\n{front}---")]
+    if block.fields:
+        cells.append(nbformat.v4.new_markdown_cell(title_markdown(block)))
+    nb.cells = cells + list(nb.cells)
+    return nb
+
+
+def _render_quarto(nb, block: TitleBlock, stem: str, html_tmp: Path, pdf_tmp: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="vsm-quarto-") as work:
+        work_dir = Path(work)
+        shutil.copyfile(QUARTO_CONFIG, work_dir / "_quarto.yml")
+        shutil.copyfile(CSS_PATH, work_dir / "rapport.css")
+        nbformat.write(quarto_notebook(nb, block), work_dir / f"{stem}.ipynb")
+        env = {**os.environ, "QUARTO_PYTHON": sys.executable}
+        for fmt, suffix, target in (("html", ".html", html_tmp), ("typst", ".pdf", pdf_tmp)):
+            command = quarto_command(f"{stem}.ipynb", fmt, QUARTO_OUT)
+            done = subprocess.run(command, cwd=work_dir, env=env, capture_output=True, text=True)
+            produced = work_dir / QUARTO_OUT / f"{stem}{suffix}"
+            if done.returncode != 0 or not produced.exists():
+                tail = "\n".join((done.stderr or done.stdout or "").strip().splitlines()[-15:])
+                raise VsmError(f"Quarto n'a pas pu produire {stem}{suffix} (commande : {' '.join(command)}).\n{tail}")
+            shutil.copyfile(produced, target)
+
+
+# --------------------------------------------------------------------------- one notebook
+
+
+def render_notebook(ipynb_path: Path | str, out_dir: Path | str | None = None, *, engine: str = "auto") -> tuple[Path, Path]:
+    """Render an executed notebook to ``<stem>.html`` and ``<stem>.pdf`` (beside it by default).
+
+    ``engine``: « auto » (Quarto when on the PATH, else nbconvert + WeasyPrint), « quarto »
+    or « nbconvert ». Returns (html_path, pdf_path). Both files appear together or not at all.
+    """
+    path = Path(ipynb_path)
+    if not path.is_file():
+        raise VsmError(f"Notebook introuvable : {path}.")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - any unreadable notebook gets the same French message
+        raise VsmError(f"Notebook illisible : {path} ({exc}).") from None
+    target_dir = Path(out_dir) if out_dir is not None else path.parent
+    stem = path.stem
+    html_path, pdf_path = target_dir / f"{stem}.html", target_dir / f"{stem}.pdf"
+    chosen = ("quarto" if quarto_available() else "nbconvert") if engine == "auto" else engine
+    if chosen not in ("quarto", "nbconvert"):
+        raise VsmError(f"Moteur de rendu inconnu : « {engine} » (auto, quarto ou nbconvert).")
+    if chosen == "quarto" and not quarto_available():
+        raise VsmError("Quarto absent du PATH : installer Quarto (quarto.org) ou utiliser le moteur nbconvert.")
+    clean, heading = prepare_notebook(nb, path)
+    block = title_block(nb.metadata, heading=heading, fallback=stem.replace("_", " ").capitalize())
+    with contextlib.ExitStack() as stack:
+        html_tmp = stack.enter_context(atomic_path(html_path))
+        pdf_tmp = stack.enter_context(atomic_path(pdf_path))
+        if chosen == "quarto":
+            _render_quarto(clean, block, stem, html_tmp, pdf_tmp)
+        else:
+            _render_fallback(clean, block, path.parent.resolve(), html_tmp, pdf_tmp)
+    return html_path, pdf_path
+
+
+# --------------------------------------------------------------------------- every report + index
+
+
+@dataclass
+class Rendered:
+    notebook: Path
+    html: Path | None
+    pdf: Path | None
+    error: str | None = None
+
+
+def find_notebooks(reports_root: Path | str) -> list[Path]:
+    """Every notebook under reports/, hidden folders and checkpoints excluded, in path order."""
+    root = Path(reports_root)
+    found = []
+    for path in sorted(root.rglob("*.ipynb")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        found.append(path)
+    return found
+
+
+def _render_one(path: str, engine: str) -> Rendered:
+    try:
+        html_path, pdf_path = render_notebook(path, engine=engine)
+        return Rendered(Path(path), html_path, pdf_path)
+    except VsmError as exc:
+        return Rendered(Path(path), None, None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - reported per notebook, in French, by render_all
+        return Rendered(Path(path), None, None, f"{type(exc).__name__} : {exc}")
+
+
+def render_all(reports_root: Path | str = "reports", *, jobs: int | None = None, engine: str = "auto") -> list[Rendered]:
+    """Render every executed notebook under ``reports_root`` (in parallel, one process per core),
+    then write ``reports_root/index.html``. Raises a VsmError listing the failures, after
+    rendering and indexing everything that could be; a failed notebook's older HTML and PDF
+    are removed, so that they cannot pass for its report."""
+    root = Path(reports_root)
+    notebooks = find_notebooks(root)
+    if not notebooks:
+        raise VsmError(f"Aucun notebook exécuté sous {root}/ : lancer d'abord « vsm reports ».")
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(notebooks)))
+    if workers == 1:
+        results = [_render_one(str(p), engine) for p in notebooks]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_render_one, [str(p) for p in notebooks], [engine] * len(notebooks)))
+    failures = [r for r in results if r.error]
+    for failed in failures:  # an older rendering would pass for the report of the failed run
+        for suffix in (".html", ".pdf"):
+            failed.notebook.with_suffix(suffix).unlink(missing_ok=True)
+    write_index(root, results)
+    if failures:
+        details = "\n".join(f"  {r.notebook} : {r.error}" for r in failures)
+        raise VsmError(f"{len(failures)} notebook(s) sur {len(results)} n'ont pas pu être rendus :\n{details}")
+    return results
+
+
+@dataclass
+class _Entry:
+    rules: str
+    period: str
+    region: str
+    label: str
+    national: bool
+    html: str
+    pdf: str
+    window: str
+    rules_label: str = ""
+
+
+def _entry(root: Path, item: Rendered) -> _Entry | None:
+    if item.html is None or item.pdf is None:
+        return None
+    relative = item.notebook.relative_to(root)
+    parts = relative.parts
+    try:
+        meta = dict(nbformat.read(item.notebook, as_version=4).metadata.get("vsm") or {})
+    except Exception:  # noqa: BLE001 - the index falls back to the folder names
+        meta = {}
+    rules = str(meta.get("rules") or (parts[0] if len(parts) >= 4 else "Autres documents"))
+    period = str(meta.get("period") or (parts[1] if len(parts) >= 4 else ""))
+    region = str(meta.get("region") or (parts[2] if len(parts) >= 4 else item.notebook.stem))
+    if not meta.get("region") and len(parts) < 4:
+        label, national = item.notebook.stem.replace("_", " ").capitalize(), False
+    else:
+        text, _, national = _region_text({**meta, "region": region})
+        label = "Synthèse nationale (France entière)" if national else re.sub(rf"\s*\({re.escape(region)}\)$", "", text)
+    window = ""
+    if meta.get("start") and meta.get("end"):
+        window = f"du {_date_text(meta['start'])} au {_date_text(meta['end'])}"
+        if meta.get("payment"):
+            window += f", versement au {meta['payment']}"
+        if meta.get("complement_of"):
+            window += f" (complément de {meta['complement_of']})"
+    href = lambda p: Path(os.path.relpath(p, root)).as_posix()  # noqa: E731
+    return _Entry(
+        rules, period, region, label, national, href(item.html), href(item.pdf), window, str(meta.get("rules_label") or "")
+    )
+
+
+def _rules_label(rules_id: str) -> str:
+    try:
+        from .rules import load_rules
+
+        return load_rules(rules_id).label
+    except Exception:  # noqa: BLE001 - an unknown rule set is shown by its id only
+        return ""
+
+
+def index_html(root: Path, results: list[Rendered]) -> str:
+    """The French index page of reports/: rule set → period → national then regions."""
+    entries = [e for e in (_entry(root, r) for r in results) if e is not None]
+    failed = [r for r in results if r.error]
+    groups: dict[str, dict[str, list[_Entry]]] = {}
+    for entry in entries:
+        groups.setdefault(entry.rules, {}).setdefault(entry.period, []).append(entry)
+    sections = []
+    for rules in sorted(groups):
+        label = next((e.rules_label for p in groups[rules].values() for e in p if e.rules_label), "") or _rules_label(rules)
+        parts = [f'<section class="jeu">\n<h2>Jeu de règles {html.escape(rules)}</h2>']
+        if label:
+            parts.append(f'<p class="libelle">{html.escape(label)}</p>')
+        for period in sorted(groups[rules]):
+            items = sorted(groups[rules][period], key=lambda e: (not e.national, e.region))
+            window = next((e.window for e in items if e.window), "")
+            title = f"Période {html.escape(period)}" if period else "Documents"
+            parts.append(f"<h3>{title}" + (f' <span class="fenetre">— {html.escape(window)}</span>' if window else "") + "</h3>")
+            rows = "\n".join(
+                ('<tr class="national">' if e.national else "<tr>") + f"<td>{html.escape(e.label)}</td>"
+                f'<td class="code">{"" if e.national else html.escape(e.region)}</td>'
+                f'<td><a href="{html.escape(e.html)}">HTML</a></td><td><a href="{html.escape(e.pdf)}">PDF</a></td></tr>'
+                for e in items
+            )
+            parts.append(
+                "<table>\n<thead><tr><th>Région</th><th>Code INSEE</th><th>À l'écran</th><th>À imprimer</th></tr></thead>\n"
+                f"<tbody>\n{rows}\n</tbody>\n</table>"
+            )
+        parts.append("</section>")
+        sections.append("\n".join(parts))
+    if failed:
+        items = "\n".join(f"<li>{html.escape(str(r.notebook.relative_to(root)))} : {html.escape(r.error or '')}</li>" for r in failed)
+        sections.append(f'<section class="echecs"><h2>Rendus en échec</h2>\n<ul>\n{items}\n</ul></section>')
+    total = len(entries)
+    return f"""<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Rapports du forfait VSM</title>
+<style>
+body {{ font-family: "Marianne", "Source Sans 3", "DejaVu Sans", Arial, sans-serif; color: #1d2733; margin: 0; line-height: 1.5; }}
+main {{ max-width: 56rem; margin: 0 auto; padding: 2rem 2.5rem 3rem; }}
+header {{ border-top: 6px solid #0b4f8a; background: #e8f0f8; padding: 1rem 1.4rem; margin-bottom: 1.5rem; }}
+header p {{ margin: .2rem 0 0; }}
+.surtitre {{ color: #0b4f8a; font-size: .8rem; font-weight: bold; letter-spacing: .06em; text-transform: uppercase; }}
+h1 {{ margin: .2rem 0; font-size: 1.7rem; }}
+h2 {{ color: #0b4f8a; border-bottom: 1px solid #c9d3de; padding-bottom: .2rem; margin-top: 2rem; }}
+h3 {{ margin: 1.4rem 0 .5rem; font-size: 1.05rem; }}
+.fenetre, .libelle {{ color: #4a5868; font-weight: normal; }}
+table {{ border-collapse: collapse; width: 100%; font-size: .92rem; }}
+th {{ background: #0b4f8a; color: #fff; text-align: left; padding: .35rem .6rem; }}
+td {{ padding: .3rem .6rem; border-bottom: 1px solid #c9d3de; }}
+tr.national td {{ font-weight: bold; background: #e8f0f8; }}
+td.code {{ font-variant-numeric: tabular-nums; color: #4a5868; }}
+a {{ color: #0b4f8a; }}
+.echecs {{ color: #8a1c0b; }}
+</style>
+</head>
+<body>
+<main>
+<header>
+<p class="surtitre">{html.escape(KICKER)}</p>
+<h1>Rapports du forfait VSM</h1>
+<p>{fr.integer(total)} rapport(s), chacun en HTML (à consulter à l'écran, un seul fichier) et en PDF (A4, à imprimer). Index produit le {fr.date(dt.date.today())}.</p>
+</header>
+{chr(10).join(sections)}
+</main>
+</body>
+</html>
+"""
+
+
+def write_index(reports_root: Path | str, results: list[Rendered]) -> Path:
+    root = Path(reports_root)
+    path = root / INDEX_FILE
+    with atomic_path(path) as tmp:
+        tmp.write_text(index_html(root, results), encoding="utf-8")
+    return path
