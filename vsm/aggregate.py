@@ -24,9 +24,9 @@ The counted rows of the tally must equal the rows seen by the numerator scan: ch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from .extracts import (
     PATIENTELE_TABLE,
@@ -39,6 +39,9 @@ from .extracts import (
     text_expr,
 )
 from .rules import RuleSet
+
+if TYPE_CHECKING:  # pandas is imported when the numerator comes back, not at start-up
+    import pandas as pd
 
 # Every reason a trace row can have, in the order they are tested, with its French label.
 FEED_REASONS: dict[str, str] = {
@@ -219,6 +222,8 @@ def aggregate(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, pe
 
 
 def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, per_ps: pd.DataFrame) -> Aggregate:
+    import pandas as pd
+
     p = rules.period(period)
     end = f"DATE '{p.end.isoformat()}'"
     population = rules.population

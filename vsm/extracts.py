@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 
-from .errors import VsmError
-from .inputs import MAX_LISTED_ERRORS, InputErrors
+from .errors import MAX_LISTED_ERRORS, InputErrors, VsmError
 from .paths import schemas_dir
 from .regions import region_codes
 
@@ -51,11 +51,21 @@ def schema_enum(name: str, column: str) -> list[str]:
     raise KeyError(column)
 
 
-@dataclass(frozen=True)
+_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+
+
 class InputFile:
-    path: str
-    sha256: str
-    rows: int
+    """A file of an extract: its row count, and its SHA-256 computed in the background
+    (hashlib releases the GIL, so hashing overlaps the DuckDB scans)."""
+
+    def __init__(self, path: Path, rows: int):
+        self.path = str(path)
+        self.rows = rows
+        self._digest: Future = _HASHING.submit(sha256_file, path)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.result()
 
 
 @dataclass
@@ -161,7 +171,7 @@ def _file_info(con: duckdb.DuckDBPyConnection, extract: Extract, file: Path) -> 
         rows = con.execute(
             f"SELECT sum(num_rows) FROM parquet_file_metadata({_sql_str(str(file))})"
         ).fetchone()[0]
-    return InputFile(path=str(file), sha256=sha256_file(file), rows=int(rows or 0))
+    return InputFile(file, int(rows or 0))
 
 
 # --------------------------------------------------------------------------- expressions
@@ -311,7 +321,8 @@ def raise_feed_errors(extract: Extract, invalid: dict[str, int]) -> None:
 
 def _locate_normalised(extract: Extract, condition: str, shown: str) -> list[tuple]:
     con = duckdb.connect()
-    con.execute("SET threads = 1")  # row numbers in file order
+    if extract.kind == "csv":
+        con.execute("SET threads = 1")  # row_number() must follow the file order
     try:
         rows = con.execute(
             f"SELECT _file, _line, {shown} FROM ({feeds_view_sql(extract, with_position=True)}) "
@@ -344,7 +355,8 @@ def load_patientele(con: duckdb.DuckDBPyConnection, path: Path | str) -> Extract
     else:
         scan = extract.scan_sql(", union_by_name = true, filename = true, file_row_number = true")
         position = "filename AS _file, file_row_number + 1 AS _line"
-    con.execute("SET threads = 1")  # row numbers in file order
+    if extract.kind == "csv":
+        con.execute("SET threads = 1")  # row_number() must follow the file order
     try:
         con.execute(
             f"""
@@ -362,7 +374,8 @@ def load_patientele(con: duckdb.DuckDBPyConnection, path: Path | str) -> Extract
             """
         )
     finally:
-        con.execute("RESET threads")
+        if extract.kind == "csv":
+            con.execute("RESET threads")
     kinds = schema_enum(PATIENTELE_SCHEMA, "ps_kind")
     regions = region_codes()
     kinds_sql = ", ".join(_sql_str(k) for k in kinds)

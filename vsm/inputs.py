@@ -12,25 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import VsmError
+from .errors import MAX_LISTED_ERRORS, InputErrors, VsmError  # noqa: F401 (re-exported)
 
 COUNT_COLUMNS = ("patients_mt", "patients_mt_ald", "dmp_vsm", "dmp_vsm_structured")
 COUNTS_REQUIRED = ("ps_id", *COUNT_COLUMNS)
-MAX_LISTED_ERRORS = 10
 MAX_COUNT = 10**12  # far above any real patientèle; keeps integer arithmetic exact
-
-
-class InputErrors(VsmError):
-    """Several problems in one input, each naming its row and column."""
-
-    def __init__(self, source: str, problems: list[str], total: int | None = None):
-        self.source = source
-        self.problems = problems
-        total = len(problems) if total is None else total
-        shown = "\n".join(f"  - {p}" for p in problems[:MAX_LISTED_ERRORS])
-        more = f"\n  … et {total - MAX_LISTED_ERRORS} autre(s) erreur(s)" if total > MAX_LISTED_ERRORS else ""
-        plural = "s" if total > 1 else ""
-        super().__init__(f"Fichier « {source} » : {total} erreur{plural} de données :\n{shown}{more}")
 
 
 def table_format(path: Path) -> str:

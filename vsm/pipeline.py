@@ -12,21 +12,36 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from . import __version__
 from .aggregate import FEED_REASONS, PATIENTELE_REASONS, Aggregate, aggregate_periods
 from .errors import VsmError
 from .extracts import FEEDS_SCHEMA, Extract, load_patientele, open_extract
-from .forfait import compute, total
-from .results import atomic_path, public_mode, write_table
 from .rules import RuleSet
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas, numpy and pyarrow take a few tenths of a second to import: a thread imports them
+# while DuckDB reads the extracts (DuckDB releases the GIL while it works).
+
+
+def _import_compute_modules() -> None:
+    from . import forfait, results  # noqa: F401
+
+
+def warm_up() -> threading.Thread:
+    thread = threading.Thread(target=_import_compute_modules, name="imports", daemon=True)
+    thread.start()
+    return thread
 
 DEMO_DIR = Path("data") / "demo"
 
@@ -64,6 +79,8 @@ def compute_periods(
     """Aggregate every period in one pass over the traces, then compute each in order; a
     period that completes an earlier one computed here gets its amounts as already paid
     (``paid`` serves a single complement period computed alone)."""
+    from .forfait import compute
+
     started = time.perf_counter()
     aggregates = aggregate_periods(con, feeds, rules, periods)
     aggregated = time.perf_counter()
@@ -100,6 +117,8 @@ def _input_entry(extract: Extract) -> dict:
 
 
 def period_entry(rules: RuleSet, run: PeriodRun) -> dict:
+    from .forfait import total
+
     p = rules.period(run.period)
     agg = run.aggregate
     results = run.results
@@ -134,6 +153,8 @@ def period_entry(rules: RuleSet, run: PeriodRun) -> dict:
 
 
 def manifest(rules: RuleSet, feeds: Extract, patientele: Extract, runs: list[PeriodRun], files: dict[str, dict], seconds: dict) -> dict:
+    import pandas as pd
+
     return {
         "tool": {"name": "vsm", "version": __version__, "duckdb": duckdb.__version__, "pandas": pd.__version__},
         "rules": {"id": rules.id, "label": rules.label, "path": rules.path, "files": list(rules.files), "sha256": rules.sha256},
@@ -151,6 +172,8 @@ def manifest(rules: RuleSet, feeds: Extract, patientele: Extract, runs: list[Per
 
 
 def write_manifest(data: dict, path: Path) -> None:
+    from .results import atomic_path
+
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
@@ -184,6 +207,9 @@ def run(
             wanted.insert(wanted.index(pid), base)
     wanted = [p for p in rules.periods if p in wanted]
     t0 = time.perf_counter()
+    warm_up()
+    from .results import public_mode, write_table
+
     con = connect()
     try:
         feeds_extract, patientele_extract = open_inputs(con, feeds, patientele)
@@ -253,11 +279,12 @@ def compute_extracts(
     paid: pd.DataFrame | None = None,
 ) -> dict:
     """One period from the extracts to ``out`` (CSV or Parquet) and ``<out>.manifest.json``."""
+    t0 = time.perf_counter()
     from .results import check_output_path
 
     out = check_output_path(out)
     rules.period(period)
-    t0 = time.perf_counter()
+    warm_up()
     con = connect()
     try:
         feeds_extract, patientele_extract = open_inputs(con, feeds, patientele)
@@ -266,6 +293,8 @@ def compute_extracts(
     finally:
         con.close()
     t_compute = time.perf_counter()
+    from .results import write_table
+
     manifest_path = out.with_name(out.stem + ".manifest.json")
     write_table(period_run.results, out)
     t_write = time.perf_counter()

@@ -8,17 +8,15 @@ import os
 import tempfile
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Iterator
 
 from .errors import VsmError
-from .forfait import MONEY_COLUMNS
-from .inputs import table_format
 
-MONEY_TYPE = pa.decimal128(14, 2)
+if TYPE_CHECKING:  # imported where used: the atomic-write helpers must stay light to import
+    import pandas as pd
+    import pyarrow as pa
+
+MONEY_PRECISION, MONEY_SCALE = 14, 2
 
 
 def _umask() -> int:
@@ -59,11 +57,16 @@ def check_output_path(path: Path | str) -> Path:
 
 def to_arrow(frame: pd.DataFrame) -> pa.Table:
     """DataFrame → Arrow table with money as decimal128(14, 2) and text ids as strings."""
+    import pyarrow as pa
+
+    from .forfait import MONEY_COLUMNS
+
+    money_type = pa.decimal128(MONEY_PRECISION, MONEY_SCALE)
     fields, arrays = [], []
     for name in frame.columns:
         values = frame[name]
         if name in MONEY_COLUMNS:
-            array = pa.array([None if v is None else Decimal(v) for v in values], type=MONEY_TYPE)
+            array = pa.array([None if v is None else Decimal(v) for v in values], type=money_type)
         else:
             array = pa.Array.from_pandas(values)
             if pa.types.is_large_string(array.type) or str(values.dtype) == "string":
@@ -75,6 +78,10 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
 
 def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
     """Write a results table, by extension, atomically. Money in CSV: « 2250.00 »."""
+    import pyarrow.parquet as pq
+
+    from .inputs import table_format
+
     path = check_output_path(path)
     kind = table_format(path)
     with atomic_path(path) as tmp:
@@ -87,6 +94,11 @@ def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
 
 def read_results(path: Path | str) -> pd.DataFrame:
     """Read back a results table; money columns come back as Decimal."""
+    import pandas as pd
+
+    from .forfait import MONEY_COLUMNS
+    from .inputs import table_format
+
     path = Path(path)
     if table_format(path) == "csv":
         frame = pd.read_csv(path, dtype={"ps_id": str, "region": str})
