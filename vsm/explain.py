@@ -193,9 +193,37 @@ def explain(results: pd.DataFrame, rules: RuleSet, period: str, ps_id: str) -> s
 # --------------------------------------------------------------------------- rule sets
 
 
-def _source_lines(rules: RuleSet, source: Source, indent: str) -> list[str]:
-    return [f"{indent}source : {source.seed} ({rules.document_label(source.seed)}), {source.passage}",
-            f"{indent}         « {source.quote} »"]
+def _source_lines(rules, source: Source, indent: str) -> list[str]:
+    """Two lines: the document and passage, then the quote. A rule set that tells secondary
+    sources apart (``is_secondary``, as the forfait structure's does) gets them marked."""
+    is_secondary = getattr(rules, "is_secondary", None)
+    secondary = ", source secondaire" if is_secondary is not None and is_secondary(source) else ""
+    return [
+        f"{indent}source : {source.seed} ({rules.document_label(source.seed)}{secondary}), {source.passage}",
+        f"{indent}         « {source.quote} »",
+    ]
+
+
+def param_lines(rules, title: str, value: str, node, indent: str = "  ") -> list[str]:
+    """« • title : value », then the node's description, source, note and source conflict.
+
+    ``rules`` is any rule set with ``document_label`` (the VSM or the structure rule sets).
+    """
+    out = [f"{indent}• {title} : {value}"]
+    sub = indent + "    "
+    if getattr(node, "description", None):
+        out.append(f"{sub}{node.description}")
+    if getattr(node, "source", None) is not None:
+        out.extend(_source_lines(rules, node.source, sub))
+    if getattr(node, "note", None):
+        out.append(f"{sub}note : {node.note}")
+    conflict = getattr(node, "conflict", None)
+    if conflict is not None:
+        out.append(f"{sub}divergence des sources : {conflict.summary}")
+        out.append(f"{sub}choix : {conflict.chosen}")
+        for s in conflict.sources:
+            out.extend(_source_lines(rules, s, sub + "  "))
+    return out
 
 
 def describe_rules(rules: RuleSet) -> str:
@@ -206,18 +234,7 @@ def describe_rules(rules: RuleSet) -> str:
     out.append(f"  population : {'médecins' if rules.population == 'medecin' else 'centres de santé'}")
 
     def param(title: str, value: str, node) -> None:
-        out.append(f"  • {title} : {value}")
-        if getattr(node, "description", None):
-            out.append(f"      {node.description}")
-        out.extend(_source_lines(rules, node.source, "      "))
-        if getattr(node, "note", None):
-            out.append(f"      note : {node.note}")
-        conflict = getattr(node, "conflict", None)
-        if conflict is not None:
-            out.append(f"      divergence des sources : {conflict.summary}")
-            out.append(f"      choix : {conflict.chosen}")
-            for s in conflict.sources:
-                out.extend(_source_lines(rules, s, "        "))
+        out.extend(param_lines(rules, title, value, node))
 
     def yes(flag: bool) -> str:
         return "oui" if flag else "non"

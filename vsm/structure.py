@@ -37,7 +37,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import present as fr
 from .errors import VsmError
-from .explain import Step
+from .explain import Step, param_lines
 from .forfait import cents_to_eur, meets, to_cents
 from .inputs import (
     MAX_LISTED_ERRORS,
@@ -840,33 +840,12 @@ def explain_structure(results: pd.DataFrame, rules: StructureRuleSet, ps_id: str
 # --------------------------------------------------------------------------- rule set shown
 
 
-def _source_lines(rules: StructureRuleSet, source: Source, indent: str) -> list[str]:
-    secondary = ", source secondaire" if rules.is_secondary(source) else ""
-    return [
-        f"{indent}source : {source.seed} ({rules.document_label(source.seed)}{secondary}), {source.passage}",
-        f"{indent}         « {source.quote} »",
-    ]
-
-
 def describe_structure_rules(rules: StructureRuleSet) -> str:
     """Every value of a forfait structure rule set, in French, each followed by its source."""
     out = [f"Jeu de règles {rules.id} — {rules.label}", f"  fichier : {rules.path} (sha256 {rules.sha256[:16]}…)"]
 
     def node(title: str, value: str, param: Any, indent: str = "  ") -> None:
-        out.append(f"{indent}• {title} : {value}")
-        sub = indent + "    "
-        if getattr(param, "description", None):
-            out.append(f"{sub}{param.description}")
-        if getattr(param, "source", None) is not None:
-            out.extend(_source_lines(rules, param.source, sub))
-        if getattr(param, "note", None):
-            out.append(f"{sub}note : {param.note}")
-        conflict = getattr(param, "conflict", None)
-        if conflict is not None:
-            out.append(f"{sub}divergence des sources : {conflict.summary}")
-            out.append(f"{sub}choix : {conflict.chosen}")
-            for s in conflict.sources:
-                out.extend(_source_lines(rules, s, sub + "  "))
+        out.extend(param_lines(rules, title, value, param, indent))
 
     def criterion(crit: Criterion, indent: str) -> None:
         what = {"declared": "déclaratif (oui/non)", "observed": "constaté par la caisse (oui/non)",
