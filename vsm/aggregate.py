@@ -12,13 +12,15 @@ Methodology note (002), § 2:
 
 Every period of a rule set is computed from two scans of the traces, whatever the number
 of periods:
-1. the *tally*: every row grouped by (status, type_code, action, event_date) — low-cardinality
-   columns only — from which each row's reason (invalid, excluded by a rule, counted) is
-   derived for each period; the counts by reason add up to the number of input rows;
-2. the *numerator*: only the rows a rule could count (filters pushed into the Parquet scan,
-   so identifiers are decoded for those rows only), grouped by (professional, DMP), with
-   per-period flags.
-The counted rows of the tally must equal the rows seen by the numerator scan: checked.
+1. the *tally*: every row grouped by (status, type_code, action) — low-cardinality columns —
+   plus « missing » flags for identifiers and dates where the Parquet statistics cannot
+   rule them out; it validates every row and gives each its reason (invalid, excluded by a
+   rule, or candidate);
+2. the *numerator*: only the candidate rows inside the periods (filters pushed into the
+   Parquet scan, so identifiers are decoded for those rows only), grouped by (professional,
+   DMP), with per-period counts and flags.
+A candidate row is counted in a period when the numerator saw it there, and is « outside
+the period » otherwise: the counts by reason add up to the number of input rows.
 """
 
 from __future__ import annotations
@@ -102,42 +104,42 @@ def _counted_filter(rules: RuleSet) -> str:
 # --------------------------------------------------------------------------- scan 1: tally
 
 
-def tally_sql(extract: Extract, checked_ids: tuple[str, ...]) -> str:
+_FLAGGED = ("ps_id", "dmp_id", "event_date")  # high-cardinality: the tally keeps only « missing » flags
+
+
+def tally_sql(extract: Extract, checked: tuple[str, ...]) -> str:
     """Rows grouped by the low-cardinality columns that decide a row's reason.
 
-    ``checked_ids``: identifier columns whose emptiness must be checked row by row (those the
-    Parquet statistics could not clear); the others are known non-empty.
+    Identifiers and dates are not grouped on: only whether they are missing, and only for
+    the columns in ``checked`` (those the Parquet statistics could not clear); the others
+    are known present. Whether a row falls inside a period is decided by the numerator scan.
     """
-    id_flags = ", ".join(
-        f"{text_expr(extract, c)} IS NULL AS {c}_missing" if c in checked_ids else f"false AS {c}_missing"
-        for c in ("ps_id", "dmp_id")
-    )
+    flags = []
+    for column in _FLAGGED:
+        value = date_expr(extract, column) if column == "event_date" else text_expr(extract, column)
+        flags.append(f"{value} IS NULL AS {column}_missing" if column in checked else f"false AS {column}_missing")
     return (
-        f"SELECT {id_flags}, {date_expr(extract, 'event_date')} AS event_date, "
+        f"SELECT {', '.join(flags)}, "
         f"{text_expr(extract, 'type_code')} AS type_code, {text_expr(extract, 'status')} AS status, "
         f"{text_expr(extract, 'action', default='creation')} AS action, count(*) AS n "
         f"FROM {extract.scan_sql(', union_by_name = true' if extract.kind == 'parquet' else '')} GROUP BY ALL"
     )
 
 
-def reason_case(rules: RuleSet, period: str) -> str:
-    """CASE giving each tally group its reason for ``period`` (patientèle checks come later)."""
+def reason_case(rules: RuleSet) -> str:
+    """CASE giving each tally group its reason; rows that pass every check are « candidate »:
+    counted if inside the period (decided by the numerator scan)."""
     ind = rules.indicator
-    checks = {
-        # the tally holds flags for identifiers, not the identifiers themselves
-        "ps_id IS NULL": "ps_id_missing",
-        "dmp_id IS NULL": "dmp_id_missing",
-    }
+    flags = {f"{column} IS NULL": f"{column}_missing" for column in _FLAGGED}
     branches = [
-        f"WHEN {checks.get(condition, condition)} THEN '{reason}'" for reason, condition, _, _ in feed_check_sql()
+        f"WHEN {flags.get(condition, condition)} THEN '{reason}'" for reason, condition, _, _ in feed_check_sql()
     ]
     branches += [
         f"WHEN status NOT IN ({_in_list(ind.counted_statuses.value)}) THEN 'status_not_counted'",
         f"WHEN type_code NOT IN ({_in_list(ind.type_codes.value)}) THEN 'type_not_counted'",
         f"WHEN action NOT IN ({_in_list(ind.counted_actions.value)}) THEN 'action_not_counted'",
-        f"WHEN NOT ({_between(rules, period)}) THEN 'outside_period'",
     ]
-    return f"CASE {' '.join(branches)} ELSE 'counted' END"
+    return f"CASE {' '.join(branches)} ELSE 'candidate' END"
 
 
 # --------------------------------------------------------------------------- scan 2: numerator
@@ -191,19 +193,18 @@ def aggregate_periods(
     must already be loaded (extracts.load_patientele) into the ``patientele`` table."""
     for pid in periods:
         rules.period(pid)
-    checked = tuple(c for c in ("ps_id", "dmp_id") if c not in columns_without_empty_values(con, feeds, ("ps_id", "dmp_id")))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE feed_tally AS {tally_sql(feeds, checked)}")
-
-    first = periods[0]
-    invalid = dict(
+    typed_date = feeds.columns["event_date"].upper() == "DATE" or feeds.columns["event_date"].upper().startswith("TIMESTAMP")
+    candidates = ("ps_id", "dmp_id", "event_date") if typed_date else ("ps_id", "dmp_id")
+    cleared = columns_without_empty_values(con, feeds, candidates)
+    checked = tuple(c for c in _FLAGGED if c not in cleared)
+    tally = dict(
         con.execute(
-            f"SELECT reason, sum(n) FROM (SELECT {reason_case(rules, first)} AS reason, n FROM feed_tally) "
-            f"WHERE reason LIKE 'invalid_%' GROUP BY reason"
+            f"SELECT {reason_case(rules)} AS reason, sum(n) FROM ({tally_sql(feeds, checked)}) GROUP BY reason"
         ).fetchall()
     )
+    invalid = {k: int(v) for k, v in tally.items() if k.startswith("invalid_")}
     if invalid:
-        con.execute("DROP TABLE feed_tally")
-        raise_feed_errors(feeds, {k: int(v) for k, v in invalid.items()})
+        raise_feed_errors(feeds, invalid)
 
     numerator = con.execute(numerator_sql(feeds, rules, periods)).df()
     results = {}
@@ -211,8 +212,7 @@ def aggregate_periods(
         per_ps = numerator[["ps_id", f"rows{i}", f"dmps{i}", f"structured{i}"]].rename(
             columns={f"rows{i}": "rows", f"dmps{i}": "dmps", f"structured{i}": "dmps_structured"}
         )
-        results[pid] = _period(con, rules, pid, per_ps[per_ps["rows"] > 0])
-    con.execute("DROP TABLE feed_tally")
+        results[pid] = _period(con, rules, pid, per_ps[per_ps["rows"] > 0], tally)
     return results
 
 
@@ -221,7 +221,9 @@ def aggregate(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, pe
     return aggregate_periods(con, feeds, rules, [period])[period]
 
 
-def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, per_ps: pd.DataFrame) -> Aggregate:
+def _period(
+    con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, per_ps: pd.DataFrame, tally: dict[str, int]
+) -> Aggregate:
     import pandas as pd
 
     p = rules.period(period)
@@ -236,18 +238,17 @@ def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, per_ps:
         """
     ).df()
 
-    tally = dict(
-        con.execute(f"SELECT {reason_case(rules, period)} AS reason, sum(n) FROM feed_tally GROUP BY reason").fetchall()
-    )
-    counted_rows = int(tally.get("counted", 0))
-    if int(per_ps["rows"].sum()) != counted_rows:  # both scans must see the same rows
-        raise AssertionError(
-            f"Incohérence interne : {counted_rows} lignes comptées au décompte, {int(per_ps['rows'].sum())} à l'agrégation."
-        )
+    # Candidate rows (passing status, type and action) are counted when inside the period:
+    # the numerator scan saw those; the others are outside the period.
+    candidates = int(tally.get("candidate", 0))
+    counted_rows = int(per_ps["rows"].sum())
+    if counted_rows > candidates:  # both scans must agree
+        raise AssertionError(f"Incohérence interne : {counted_rows} lignes dans la période pour {candidates} candidates.")
     kinds = per_ps.merge(snapshot_end[["ps_id", "ps_kind"]], on="ps_id", how="left")
     absent = kinds["ps_kind"].isna()
     other = ~absent & (kinds["ps_kind"] != population)
     feed_tally = {reason: int(tally.get(reason, 0)) for reason in FEED_REASONS if not reason.startswith("invalid_")}
+    feed_tally["outside_period"] = candidates - counted_rows
     feed_tally["no_patientele"] = int(kinds.loc[absent, "rows"].sum())
     feed_tally["other_population"] = int(kinds.loc[other, "rows"].sum())
     feed_tally["counted"] = counted_rows - feed_tally["no_patientele"] - feed_tally["other_population"]
