@@ -17,6 +17,47 @@ from . import present as fr
 from .errors import VsmError
 
 
+# click's own words (help headings, usage, built-in options) in French: click passes them
+# through gettext's ``_``, which each of its modules imported; we give those modules ours.
+CLICK_FR = {
+    "Usage:": "Utilisation :",
+    "Options": "Options",
+    "Commands": "Commandes",
+    "Positional arguments": "Arguments",
+    "Show this message and exit.": "Afficher cette aide et quitter.",
+    "Show the version and exit.": "Afficher la version et quitter.",
+    "required": "obligatoire",
+    "default: {default}": "défaut : {default}",
+    "Try '{command} {option}' for help.": "Voir « {command} {option} ».",
+    "Error: {message}": "Erreur : {message}",
+    "Aborted!": "Interrompu.",
+    "Missing command.": "Commande manquante.",
+    "No such command {name!r}.": "Commande inconnue : {name!r}.",
+    "Choose from:\n\t{choices}": "Valeurs possibles :\n\t{choices}",
+    "{value!r} is not a valid {number_type}.": "{value!r} n'est pas un {number_type} valide.",
+    "{value} is not in the range {range}.": "{value} n'est pas dans l'intervalle {range}.",
+    "Invalid value for {param_hint}: {message}": "valeur invalide pour {param_hint} : {message}",
+    "Invalid value: {message}": "valeur invalide : {message}",
+    "{value!r} is not {choice}.": "{value!r} n'est pas {choice}.",
+    "{value!r} is not one of {choices}.": "{value!r} ne fait pas partie de {choices}.",
+}
+
+
+def _fr_n(singular: str, plural: str, n: int) -> str:
+    return _fr(singular if n == 1 else plural)
+
+
+def _fr(message: str) -> str:
+    return CLICK_FR.get(message, message)
+
+
+for _module in (click.core, click.formatting, click.decorators, click.exceptions, click.types, click.parser):
+    if hasattr(_module, "_"):
+        _module._ = _fr
+    if hasattr(_module, "ngettext"):
+        _module.ngettext = _fr_n
+
+
 class FrenchGroup(click.Group):
     """Turns VsmError into « Erreur : … » and exit code 2, and click's usage errors into French."""
 
@@ -35,7 +76,7 @@ class FrenchGroup(click.Group):
             click.echo(f"Erreur : paramètre obligatoire manquant : {name}. Voir « vsm --help ».", err=True)
             sys.exit(2)
         except click.exceptions.BadParameter as exc:
-            click.echo(f"Erreur : valeur invalide : {exc.format_message()}", err=True)
+            click.echo(f"Erreur : {exc.format_message()}", err=True)
             sys.exit(2)
         except click.exceptions.UsageError as exc:
             click.echo(f"Erreur : {exc.format_message()} Voir « vsm --help ».", err=True)
