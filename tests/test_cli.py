@@ -355,3 +355,18 @@ def test_subprocess_help():
     assert result.returncode == 0
     for command in ("compute", "explain", "rules", "exemples"):
         assert command in result.stdout
+
+
+def test_help_and_usage_errors_are_in_french():
+    from click.testing import CliRunner
+
+    from vsm.cli import cli
+
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["--help"])
+    assert shown.exit_code == 0
+    assert "Utilisation : vsm" in shown.output and "Afficher cette aide et quitter." in shown.output
+    assert "Commandes" in shown.output and "Show this message" not in shown.output
+    bad = runner.invoke(cli, ["synth", "--scale", "xx", "--out", "x"])
+    assert bad.exit_code == 2
+    assert "valeur invalide pour '--scale'" in bad.output and "ne fait pas partie de" in bad.output
