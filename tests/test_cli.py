@@ -365,7 +365,7 @@ def test_help_and_usage_errors_are_in_french():
     runner = CliRunner()
     shown = runner.invoke(cli, ["--help"])
     assert shown.exit_code == 0
-    assert "Utilisation : vsm" in shown.output and "Afficher cette aide et quitter." in shown.output
+    assert "Utilisation : " in shown.output and "Afficher cette aide et quitter." in shown.output
     assert "Commandes" in shown.output and "Show this message" not in shown.output
     bad = runner.invoke(cli, ["synth", "--scale", "xx", "--out", "x"])
     assert bad.exit_code == 2
