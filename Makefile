@@ -1,5 +1,6 @@
 # Deux commandes pour démarrer (voir README) :
 #   make report   installe si besoin, puis produit les rapports sur les données de démonstration
+#                 (notebooks exécutés, HTML et PDF, reports/index.html, paiements.csv par région)
 #   make test     installe si besoin, puis lance toute la suite de tests
 PYTHON ?= python3
 VENV   := .venv
@@ -24,4 +25,5 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf reports/exemples .pytest_cache
+	find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf .pytest_cache

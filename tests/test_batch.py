@@ -1,19 +1,25 @@
 """The reports batch (`vsm reports`): parameters checked before anything runs, a failing
-notebook reported while the others complete, and one regional report executed for real on
-the demo data through Papermill."""
+notebook reported while the others complete, and the batch run for real on the demo data
+(three regions and the national synthesis of P1, executed by Papermill, rendered to HTML and
+PDF): statistical secrecy checked on the rendered documents, payment lists, forfait
+structure, and what a reader sees (Chromium screenshot, PDF pages)."""
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO_DIR, norm
-from vsm import batch
+from conftest import REPO_DIR, norm, squash
+from vsm import batch, secrecy
 from vsm import present as fr
 from vsm.cli import cli
 from vsm.errors import VsmError
@@ -95,33 +101,67 @@ def demo_results(tmp_path_factory) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="module")
-def executed(demo_results, tmp_path_factory):
-    """Two notebooks run in parallel: region 02 for P1, and one pointed at a bogus results folder."""
+def bogus(demo_results, tmp_path_factory):
+    """A notebook pointed at a bogus results folder: it fails."""
     rules = load_rules("medecins-2024")
     folder, manifest = demo_results
-    out = tmp_path_factory.mktemp("rapports")
-    good = batch.plan(rules, ["P1"], ["02"], folder, out, manifest)[0]
-    bogus_plan = batch.plan(rules, ["P1"], ["11"], folder, out, manifest)[0]
-    bogus = batch.Job(
-        bogus_plan.period,
-        bogus_plan.region,
-        bogus_plan.notebook,
-        bogus_plan.output,
-        {**bogus_plan.parameters, "results_dir": str(out / "pas-de-resultats")},
-        bogus_plan.facts,
+    out = tmp_path_factory.mktemp("rapports-en-echec")
+    planned = batch.plan(rules, ["P1"], ["11"], folder, out, manifest)[0]
+    job = batch.Job(
+        planned.period,
+        planned.region,
+        planned.notebook,
+        planned.output,
+        {**planned.parameters, "results_dir": str(out / "pas-de-resultats")},
+        planned.facts,
     )
-    results = batch.run_jobs([good, bogus], workers=2, progress=False)
-    return rules, folder, results
+    return batch.run_jobs([job], workers=1, progress=False)[0]
 
 
-def test_failing_notebook_is_reported_and_the_other_completes(executed):
-    _, _, (good, bogus) = executed
-    assert good.ok, good.error
+# Guyane (03, 5 médecins in the demo data) and Mayotte (06, 1 médecin): regions whose every
+# figure is secret; Île-de-France (11, 338 médecins): a large region, with secondary masks.
+SMALL, LARGE = ("03", "06"), "11"
+
+
+@pytest.fixture(scope="module")
+def batch_run(demo_results, tmp_path_factory):
+    """The whole batch for P1 and three regions: payment lists, forfait structure, notebooks
+    executed in parallel, then rendered to HTML and PDF with the index."""
+    rules = load_rules("medecins-2024")
+    folder, _ = demo_results
+    out = tmp_path_factory.mktemp("rapports")
+    outcome = batch.run_batch(rules, ["P1"], [*SMALL, LARGE], folder, out, workers=2, progress=False)
+    return rules, folder, out, outcome
+
+
+def report_of(batch_run, region: str):
+    """(report object, html text, pdf text or None) of a rendered report of the batch."""
+    rules, folder, out, _ = batch_run
+    from vsm import report as r
+
+    base = out / "medecins-2024" / "P1" / region
+    if region == "national":
+        rep, stem = r.national_report(rules, "P1", folder), "synthese"
+    else:
+        structure = folder.parent / "forfait-structure-2023" / "resultats.parquet"
+        rep, stem = r.regional_report(rules, "P1", region, folder, structure), "rapport"
+    html = (base / f"{stem}.html").read_text(encoding="utf-8")
+    pdf = None
+    if shutil.which("pdftotext"):
+        pdf = subprocess.run(["pdftotext", "-layout", str(base / f"{stem}.pdf"), "-"], check=True, capture_output=True,
+                             text=True, timeout=120).stdout
+    return rep, html, pdf
+
+
+def test_failing_notebook_is_reported_and_the_others_complete(bogus, batch_run):
     assert not bogus.ok
     assert "VsmError" in bogus.error and "Manifeste introuvable" in bogus.error
     assert bogus.job.output.is_file()  # the executed notebook, with its error, for diagnosis
     assert nbformat.read(bogus.job.output, as_version=4).metadata["vsm"]["status"] == "échec"
     assert not list(bogus.job.output.parent.glob(".*"))  # no partial file left behind
+    outcome = batch_run[3]
+    assert not outcome.failures and not outcome.render_failures
+    assert len(outcome.results) == 4 and len(outcome.rendered) == 4
 
 
 def _outputs_text(nb) -> str:
@@ -133,25 +173,166 @@ def _outputs_text(nb) -> str:
     return norm("\n".join(texts))
 
 
-def test_regional_report_executed_on_the_demo_data(executed):
-    rules, folder, (good, _) = executed
-    assert good.job.output == good.job.output.parents[3] / "medecins-2024" / "P1" / "02" / "rapport.ipynb"
-    nb = nbformat.read(good.job.output, as_version=4)
+def test_regional_report_executed_on_the_demo_data(batch_run):
+    rules, folder, out, _ = batch_run
+    output = out / "medecins-2024" / "P1" / LARGE / "rapport.ipynb"
+    nb = nbformat.read(output, as_version=4)
     facts = nb.metadata["vsm"]
-    assert (facts["region"], facts["region_name"], facts["period"]) == ("02", "Martinique", "P1")
+    assert (facts["region"], facts["region_name"], facts["period"]) == (LARGE, "Île-de-France", "P1")
     assert (facts["start"], facts["end"], facts["payment"]) == ("2022-01-01", "2023-12-31", "1er semestre 2024")
     assert facts["snapshot_dates"] == ["2023-12-31"] and facts["rules"] == "medecins-2024"
     assert all("remove-input" in c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code")
 
-    regional = region_rows(read_results(folder / "P1" / "resultats.parquet"), "02")
+    regional = region_rows(read_results(folder / "P1" / "resultats.parquet"), LARGE)
     text = _outputs_text(nb)
-    assert "Forfait VSM — Martinique (02) — période P1" in text
+    assert "Forfait VSM — Île-de-France (11) — période P1" in text
     assert norm(fr.eur(sum(regional["amount_eur"], Decimal(0)))) in text
     assert "Professionnel A" in text and "Professionnel C" in text
     assert sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})) == 3
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
     for ps_id in regional["ps_id"]:
         assert ps_id not in text  # never an identifier in a published report
+
+
+@pytest.mark.parametrize("region", SMALL)
+def test_small_region_rendered_without_any_small_count(batch_run, region):
+    """Guyane and Mayotte: nothing of the region is readable, in the HTML nor in the PDF."""
+    rep, html, pdf = report_of(batch_run, region)
+    assert rep.whole and 1 <= len(rep.regional) <= 10
+    tables = rep.count_tables()
+    assert secrecy.find_leaks(html, tables) == []
+    text = squash(html)
+    assert "La région compte de 1 à 10 professionnels" in text
+    assert "Professionnel A" not in text  # no worked explanation of one of its few professionals
+    assert "<img" not in html and "Distributions" not in html  # no chart: no regional section at all
+    assert "Chiffres clés" not in html and "Trois calculs expliqués" not in html
+    for ps_id in rep.regional["ps_id"]:
+        assert ps_id not in html
+    if pdf is None:
+        pytest.skip("pdftotext (poppler-utils) absent : installé par .ci/run")
+    assert secrecy.find_leaks(pdf, tables) == []
+
+
+def test_large_region_shows_its_figures_and_no_small_count(batch_run):
+    from vsm import report as r
+
+    rep, html, pdf = report_of(batch_run, LARGE)
+    kf = r.key_figures(rep.regional, rep.rules)
+    text = squash(html)
+    assert kf.paid > 10 and f"<td class=\"num\">{kf.paid}</td>" in html  # paid professionals shown
+    assert squash(fr.eur(kf.total_eur)) in text and squash(fr.eur(kf.mean_eur)) in text
+    assert squash(fr.percent(kf.reached_share(1))) in text
+    tables = rep.count_tables()
+    assert any(1 <= v <= 10 for t in tables.values() for v in t.to_numpy().ravel())  # there is something to hide
+    assert secrecy.find_leaks(html, tables) == []
+    if pdf is not None:
+        assert secrecy.find_leaks(pdf, tables) == []
+        assert squash(fr.eur(kf.total_eur)) in squash(pdf)
+
+
+def test_professionals_minus_eligible_is_not_readable(batch_run):
+    """Île-de-France: 338 professionals, 336 eligible — one of the two is masked everywhere."""
+    from vsm import report as r
+
+    rep, html, _ = report_of(batch_run, LARGE)
+    kf = r.key_figures(rep.regional, rep.rules)
+    assert 1 <= kf.professionals - kf.eligible <= 10
+    cells = set(re.findall(r'<td class="num">([^<]*)</td>', norm(html)))
+    assert not {fr.integer(kf.professionals), fr.integer(kf.eligible)} <= cells
+
+
+def test_national_synthesis_rendered_without_any_small_count(batch_run):
+    rep, html, pdf = report_of(batch_run, "national")
+    tables = rep.count_tables()
+    assert secrecy.find_leaks(html, tables) == []
+    if pdf is not None:
+        assert secrecy.find_leaks(pdf, tables) == []
+
+
+def test_payment_lists_beside_the_reports_and_not_in_them(batch_run):
+    rules, folder, out, outcome = batch_run
+    results = read_results(folder / "P1" / "resultats.parquet")
+    for region in (*SMALL, LARGE):
+        path = out / "medecins-2024" / "P1" / region / "paiements.csv"
+        listed = pd.read_csv(path, dtype={"ps_id": str})
+        regional = region_rows(results, region)
+        assert set(listed["ps_id"]) == {p for p, a in zip(regional["ps_id"], regional["amount_eur"]) if a > 0}
+        html = path.with_name("rapport.html").read_text(encoding="utf-8")
+        assert f"medecins-2024/P1/{region}/</code>" in html and "paiements.csv" in html  # the report says where it is
+        assert not any(p in html for p in listed["ps_id"])
+    index = json.loads(outcome.index.read_text(encoding="utf-8"))
+    entry = next(n for n in index["notebooks"] if n["region"] == LARGE)
+    assert entry["payments"] == f"P1/{LARGE}/paiements.csv"
+    assert (entry["html"], entry["pdf"]) == (f"P1/{LARGE}/rapport.html", f"P1/{LARGE}/rapport.pdf")
+    assert "paiements.csv" not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_notebook_rendered_and_indexed(batch_run):
+    _, _, out, outcome = batch_run
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for region in (*SMALL, LARGE):
+        for suffix in ("html", "pdf"):
+            assert (out / "medecins-2024" / "P1" / region / f"rapport.{suffix}").is_file()
+            assert f'href="medecins-2024/P1/{region}/rapport.{suffix}"' in index
+    assert (out / "medecins-2024" / "P1" / "national" / "synthese.pdf").is_file()
+    assert outcome.render_seconds is not None and "rendu(s) en HTML et PDF" in outcome.summary()
+
+
+def test_forfait_structure_beside_the_vsm_forfait(batch_run):
+    from vsm.structure import regional_summary
+
+    rules, folder, _, _ = batch_run
+    rep, html, _ = report_of(batch_run, LARGE)
+    structure = pd.read_parquet(folder.parent / "forfait-structure-2023" / "resultats.parquet")
+    summary = regional_summary(rep.structure_results, LARGE)
+    text = squash(html)
+    assert "Forfait structure 2023" in text and "Distribution des points" in text
+    assert squash(fr.eur(summary["total_eur"])) in text  # total to pay for the region's médecins
+    assert set(structure["ps_id"]) == set(read_results(folder / "P1" / "resultats.parquet")["ps_id"])
+    for region in SMALL:
+        _, small_html, _ = report_of(batch_run, region)
+        assert "pour le forfait VSM comme pour le forfait structure" in squash(small_html)
+        assert "Distribution des points" not in small_html
+
+
+def test_regional_report_screenshot_and_pdf_pages(batch_run, tmp_path):
+    """What a caisse reader sees: the HTML in headless Chromium and the PDF pages as images,
+    with the key figures in French (amounts « 1 500,00 € », shares « 48,7 % », dates)."""
+    from PIL import Image
+
+    from vsm import report as r
+
+    rep, html, pdf = report_of(batch_run, LARGE)
+    kf = r.key_figures(rep.regional, rep.rules)
+    expected = [squash(fr.eur(kf.total_eur)), squash(fr.percent(kf.reached_share(1))), "31 décembre 2023", "1 500,00 €"]
+    assert re.search(r"\d{1,3}(?: \d{3})*,\d\d €", expected[0]) and re.search(r"^\d+,\d %$", expected[1])
+    for value in expected:
+        assert value in squash(html)
+    html_path = batch_run[2] / "medecins-2024" / "P1" / LARGE / "rapport.html"
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None or shutil.which("pdftoppm") is None:
+        pytest.skip("chromium ou pdftoppm absent : installés par .ci/run")
+    shot = tmp_path / "capture.png"
+    subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profil'}",
+         f"--screenshot={shot}", "--window-size=1280,1600", html_path.resolve().as_uri()],
+        check=False, capture_output=True, timeout=180,
+    )
+    assert shot.exists(), "Chromium n'a pas écrit de capture"
+    image = Image.open(shot).convert("L")
+    assert image.size == (1280, 1600)
+    assert 1 - sum(image.histogram()[245:]) / (1280 * 1600) > 0.02  # not a blank page
+    subprocess.run(["pdftoppm", "-png", "-r", "50", str(html_path.with_suffix(".pdf")), str(tmp_path / "page")], check=True, timeout=120)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) >= 3
+    for page in pages:
+        gray = Image.open(page).convert("L")
+        assert 1 - sum(gray.histogram()[245:]) / (gray.width * gray.height) > 0.01, page.name
+    first_page = squash(pdf.split("\f", 1)[0])
+    for value in expected[:3]:  # the key figures are on the first page of the PDF
+        assert value in first_page
+    assert "Page 1 /" in pdf
 
 
 def test_cli_reports_failures_with_exit_code_1(demo_results, tmp_path, monkeypatch):
@@ -167,7 +348,7 @@ def test_cli_reports_failures_with_exit_code_1(demo_results, tmp_path, monkeypat
     monkeypatch.setattr(batch, "execute", fake_execute)
     out = tmp_path / "rapports"
     outcome = invoke("reports", "--rules", "medecins-2024", "--periods", "P1", "--regions", "02,11",
-                     "--results", folder, "--out", out, "--no-progress")
+                     "--results", folder, "--out", out, "--no-progress", "--no-render")
     assert outcome.exit_code == 1, outcome.output
     assert "Résultats à jour" in outcome.output
     expected = out / "medecins-2024" / "P1" / "11" / "rapport.ipynb"
@@ -200,3 +381,30 @@ def test_stale_results_from_other_extracts_are_not_overwritten(demo_results, tmp
     with pytest.raises(VsmError, match="--feeds et --patientele"):
         batch.ensure_results(rules, copy)
     assert json.loads((copy / "manifest.json").read_text(encoding="utf-8")) == data  # left untouched
+
+
+def test_cli_render_failure_is_reported_with_exit_code_1(demo_results, tmp_path, monkeypatch):
+    """Notebooks « executed » (faked, without kernels) but unreadable: their rendering fails,
+    the command says which and exits with 1; the payment lists are written all the same."""
+    folder, _ = demo_results
+
+    def fake_execute(job):
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        job.output.write_text("{}", encoding="utf-8")
+        return batch.JobResult(job, None, 0.0)
+
+    monkeypatch.setattr(batch, "execute", fake_execute)
+    out = tmp_path / "rapports"
+    outcome = invoke("reports", "--rules", "medecins-2024", "--periods", "P1", "--regions", "02",
+                     "--results", folder, "--out", out, "--no-progress", "--jobs", "1")
+    assert outcome.exit_code == 1, outcome.output
+    assert f"Échec du rendu : {out / 'medecins-2024' / 'P1' / '02' / 'rapport.ipynb'}" in outcome.output
+    assert "2 rendu(s) en échec" in outcome.output
+    assert (out / "medecins-2024" / "P1" / "02" / "paiements.csv").is_file()
+    assert (out / "index.html").is_file()
+
+
+def test_cli_structure_file_must_exist(tmp_path):
+    outcome = invoke("reports", "--rules", "medecins-2024", "--structure", tmp_path / "absent.csv", "--out", tmp_path / "r")
+    assert outcome.exit_code == 2 and "--structure" in outcome.output
+    assert not (tmp_path / "r").exists()

@@ -443,3 +443,18 @@ def test_integer_axis_and_both_axes():
     with pytest.raises(ValueError):
         fr.integer_axis(ax, "z")
     plt.close(fig)
+
+
+def test_render_only_some_notebooks_keeps_the_others_in_the_index(executed, tmp_path):
+    """What « vsm reports » does: render the notebooks it has just executed; the index still
+    lists a report rendered earlier (and up to date), never a stale one."""
+    root = tmp_path / "reports"
+    earlier = place(executed, root, "medecins-2024/P1/53/rapport.ipynb")
+    render.render_notebook(earlier, engine="nbconvert")
+    stale = place(executed, root, "medecins-2024/P2/53/rapport.ipynb", period="P2")
+    fresh = place(executed, root, "medecins-2024/P1/06/rapport.ipynb", region="06", region_name="Mayotte", caisse="CSS de Mayotte")
+    results = render.render_all(root, jobs=1, engine="nbconvert", notebooks=[fresh], strict=False)
+    assert [r.notebook for r in results] == [fresh] and results[0].seconds > 0
+    index = (root / "index.html").read_text(encoding="utf-8")
+    assert 'href="medecins-2024/P1/06/rapport.html"' in index and 'href="medecins-2024/P1/53/rapport.pdf"' in index
+    assert "P2/53" not in index and not stale.with_suffix(".html").exists()

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from conftest import counts, norm
+from vsm import present as fr
 from vsm import report as r
+from vsm import secrecy
 from vsm.errors import VsmError
 from vsm.forfait import compute, total
 from vsm.results import write_table
@@ -40,6 +42,14 @@ def build(rules, period="P1", paid=None) -> pd.DataFrame:
 @pytest.fixture
 def results(rules) -> pd.DataFrame:
     return build(rules)
+
+
+@pytest.fixture
+def no_secrecy(monkeypatch):
+    """Threshold 0: nothing masked, for the tests of the figures and their formatting on
+    the hand-built table (its regions have 1 to 10 professionals)."""
+    current = secrecy.settings()
+    monkeypatch.setattr(secrecy, "settings", lambda path=None: secrecy.SecretSettings(0, current.symbol, current.note_template, current.source))
 
 
 def cells(frame: pd.DataFrame, label_column: str = "Indicateur") -> dict:
@@ -107,12 +117,13 @@ def test_mean_and_median_exact_to_the_cent():
     assert r.mean_eur([]) is None and r.median_eur([]) is None
 
 
-def test_key_figures_table_published_in_french(results, rules):
+def test_key_figures_table_published_in_french(results, rules, no_secrecy):
     shown = r.publish(r.key_figures_frame(r.region_rows(results, "02"), rules, "P1"))
     by_label = cells(shown)
-    assert norm(by_label["Professionnels avec une part de VSM ≥ 50 % (forfait brut 1 500,00 €)"]["Valeur"]) == "3"
-    assert norm(by_label["Professionnels avec une part de VSM ≥ 50 % (forfait brut 1 500,00 €)"]["Part"]) == "60,0 %"
-    assert norm(by_label["Professionnels avec une part de VSM ≥ 90 % (forfait brut 3 000,00 €)"]["Part"]) == "20,0 %"
+    assert norm(by_label["Part de VSM ≥ 50 % (forfait brut 1 500,00 €)"]["Valeur"]) == "3"
+    assert norm(by_label["Part de VSM ≥ 50 % (forfait brut 1 500,00 €)"]["Part"]) == "60,0 %"
+    assert norm(by_label["Part de VSM ≥ 90 % (forfait brut 3 000,00 €)"]["Part"]) == "20,0 %"
+    assert norm(by_label["Rémunérés (forfait non nul)"]["Valeur"]) == "3"
     assert norm(by_label["Montant total du forfait (P1)"]["Valeur"]) == "5 850,00 €"
     assert norm(by_label["Montant médian par professionnel rémunéré"]["Valeur"]) == "1 500,00 €"
 
@@ -301,11 +312,24 @@ def test_worked_cases_are_pseudonymous(results, rules):
 
 
 def test_worked_case_missing_is_said(rules):
-    table = counts(("z", 800, 100, 10, 0))
+    table = counts(("z", 800, 100, 20, 0))
     table["region"] = "02"
     cases = r.worked_cases(compute(table, rules, "P1"), rules, "P1")
     assert cases[0].steps and not cases[1].steps and not cases[2].steps
     assert "Aucun professionnel" in r.cases_markdown(cases)
+
+
+def test_worked_case_never_shows_a_small_patient_count(rules):
+    """A professional with 1 to 10 patients (or DMPs) of some kind is not explained."""
+    table = counts(("small", 800, 100, 20, 4), ("big", 800, 100, 30, 0))
+    table["region"] = "02"
+    cases = r.worked_cases(compute(table, rules, "P1"), rules, "P1")
+    text = norm(" ".join(str(s) for s in cases[0].steps))
+    assert "30 DMP alimentés" in text and "20 DMP" not in text
+    only_small = counts(("small", 800, 100, 20, 4))
+    only_small["region"] = "02"
+    case = r.worked_cases(compute(only_small, rules, "P1"), rules, "P1")[0]
+    assert not case.steps and "secret statistique" in case.note
 
 
 # --------------------------------------------------------------------------- title, loading, charts
@@ -332,7 +356,7 @@ def results_dir(tmp_path, rules, results):
     return folder
 
 
-def test_regional_report_reads_the_results_once_and_filters(results_dir, rules):
+def test_regional_report_reads_the_results_once_and_filters(results_dir, rules, no_secrecy):
     report = r.regional_report("medecins-2024", "P1", "02", results_dir)
     assert len(report.results) == 10 and len(report.regional) == 6
     assert "Martinique (02)" in norm(str(report.title()))
@@ -340,7 +364,7 @@ def test_regional_report_reads_the_results_once_and_filters(results_dir, rules):
     assert "<table" in report.comparison()._repr_html_()
     chart = report.share_chart()
     assert chart.png().startswith(b"\x89PNG")
-    assert "5 professionnels éligibles" in norm(repr(chart))
+    assert "part de VSM des professionnels éligibles" in norm(repr(chart))
     national = r.national_report(rules, "P1", results_dir)
     assert "France entière" in str(national.regions())
     assert national.rates_chart().png().startswith(b"\x89PNG")
@@ -359,3 +383,168 @@ def test_report_parameters_are_checked(results_dir, rules, tmp_path):
         r.regional_report(rules, "P1", "02", tmp_path / "absent")
     with pytest.raises(VsmError, match="autre jeu de règles|jeu de règles « medecins-2024 »"):
         r.regional_report("medecins-2023", "P1", "02", results_dir)
+
+
+# --------------------------------------------------------------------------- statistical secrecy on the demo data
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo data's P1 and P2 results and forfait structure results (computed once)."""
+    from conftest import REPO_DIR
+    from vsm.pipeline import ensure_demo_data, run
+    from vsm.rules import load_rules
+    from vsm.structure import compute_structure, load_structure_rules, read_structure_input, synthesize_structure
+
+    feeds, patientele = ensure_demo_data(REPO_DIR / "data" / "demo")
+    folder = tmp_path_factory.mktemp("demo") / "resultats"
+    run(load_rules("medecins-2024"), feeds, patientele, folder)
+    indicators = synthesize_structure(folder.parent / "structure.parquet", patientele_path=patientele)["out"]
+    srules = load_structure_rules()
+    structure = compute_structure(read_structure_input(indicators, srules), srules)
+    write_table(structure, folder.parent / "structure-resultats.parquet")
+    return folder, folder.parent / "structure-resultats.parquet"
+
+
+def regional(demo, region: str, period: str = "P1") -> r.RegionalReport:
+    folder, structure = demo
+    return r.regional_report("medecins-2024", period, region, folder, structure)
+
+
+@pytest.mark.parametrize("period", ["P1", "P2"])
+def test_plan_leaves_no_small_count_readable_in_any_scope(demo, period):
+    report = regional(demo, "11", period)
+    plan = report.plan
+    for scope, part in r._region_scopes(report.results).items():
+        pop = r.population(scope, part, report.rules)
+        assert plan.whole(scope) == (1 <= len(part) <= 10), scope
+        assert secrecy.readable_small_sets(pop.groups, plan.protections[scope].masked) == 0, scope
+    national = r.population(r.NATIONAL, report.results, report.rules, detail=False)
+    assert secrecy.readable_small_sets(national.groups, plan.protections[r.NATIONAL].masked) == 0
+
+
+def test_plan_regions_consistent_with_the_national_totals(demo):
+    """No regional count is the national total minus the published regions."""
+    report = regional(demo, "11", "P2")
+    plan = report.plan
+    scopes = r._region_scopes(report.results)
+    pops = {code: r.population(code, part, report.rules) for code, part in scopes.items()}
+    national = r.population(r.NATIONAL, report.results, report.rules, detail=False)
+    checked = 0
+    for name in national.groups:
+        if plan.is_masked(r.NATIONAL, name):
+            continue
+        hidden = [code for code in scopes if plan.is_masked(code, name)]
+        total = sum(pops[code].count(name) for code in hidden)
+        assert not hidden or (len(hidden) >= 2 and not 1 <= total <= 10), name
+        checked += bool(hidden)
+    assert checked  # the small regions are masked: the rule had work to do
+
+
+def test_amounts_and_shares_tied_to_a_masked_count_are_masked(demo):
+    report = regional(demo, "01")  # Guadeloupe: 11 professionals, few of them paid
+    kf = r.key_figures(report.regional, report.rules)
+    assert kf.professionals == 11 and 1 <= kf.paid <= 10
+    shown = cells(r.publish(r.key_figures_frame(report.regional, report.rules, "P1", "01"), report.plan))
+    assert shown["Professionnels (patientèle « médecin traitant » en fin de période)"]["Valeur"] == "11"
+    for label in ("Rémunérés (forfait non nul)", "Montant total du forfait (P1)", "Montant moyen par professionnel rémunéré",
+                  "Montant médian par professionnel rémunéré"):
+        assert shown[label]["Valeur"] == "s", label
+    assert shown["Rémunérés (forfait non nul)"]["Part"] == "s"
+    assert "s : secret statistique" in str(report.key_figures())
+
+
+def test_small_region_publishes_nothing_of_its_own(demo):
+    report = regional(demo, "06")  # Mayotte: 1 professional
+    assert report.whole
+    for shown in (report.key_figures(), report.tier_totals(), report.near_thresholds(), report.quality()):
+        assert isinstance(shown, r.Prose) and "non publié" in str(shown)
+    for section in (report.key_figures_section(), report.tiers_section(), report.distributions_section(),
+                    report.near_section(), report.forfait_structure_section(), report.cases_section()):
+        assert section == []  # no regional section at all
+    assert "de 1 à 10 professionnels" not in str(report.comparison_section()[1])
+    comparison = r.publish(r.region_vs_national_frame(report.results, "06", report.rules, "P1"), report.plan)
+    assert set(comparison["Mayotte (06)"]) == {"s"}  # zeros included
+    assert "de 1 à 10 professionnels" in norm(str(report.essentials()))
+    assert "Professionnel A" not in str(report.worked_examples())
+    assert all(isinstance(chart, r.Prose) for chart in (report.share_chart(), report.structured_chart(), report.patientele_chart()))
+
+
+def test_large_region_essentials_in_french(demo):
+    report = regional(demo, "11")
+    kf = r.key_figures(report.regional, report.rules)
+    text = norm(str(report.essentials()))
+    assert f"**{norm(fr.eur(kf.total_eur))}**" in text and f"**{kf.paid}** professionnels rémunérés" in text
+    assert f"({norm(fr.percent(kf.reached_share(1)))})" in text
+    assert f"(sur **{kf.eligible}** éligibles)" in text  # 338 − 336 eligible: the professionals' count masked
+    assert f"**{kf.professionals}**" not in text
+    rule = norm(str(report.rule_summary()))
+    assert "part ≥ 50 % → forfait brut de 1 500,00 €" in rule and "patientèle « médecin traitant » / 800" in rule
+
+
+def test_charts_bars_hold_zero_or_more_than_the_threshold(demo):
+    import numpy as np
+
+    report = regional(demo, "11")
+    chart = report.share_chart()
+    assert isinstance(chart, r.Chart) and chart.png().startswith(b"\x89PNG")
+    segment, bounds = r.share_segments(report.regional, report.rules)
+    values = (report.regional["dmp_vsm"] / report.regional["patients_mt_ald"].clip(lower=1)).to_numpy()
+    bars = r.merged_bars(values, segment, {i: (float(a), float(b)) for i, (a, b) in enumerate(bounds) if a < b}, 0.05)
+    assert bars and all(bar.count > 10 for bar in bars)
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        values = rng.random(rng.integers(0, 80))
+        segments = (values > 0.5).astype(int)
+        bars = r.merged_bars(values, segments, {0: (0.0, 0.5), 1: (0.5, 1.0)}, 0.05)
+        assert all(bar.count > 10 for bar in bars)
+        for seg in (0, 1):  # a segment's bars hold all of it, or it is too small to be drawn
+            n = int((segments == seg).sum())
+            assert sum(b.count for b in bars if b.segment == seg) == (n if n > 10 else 0)
+
+
+def test_chart_not_drawn_for_a_small_population(demo):
+    report = regional(demo, "04")  # La Réunion: 27 eligible professionals < 33
+    shown = report.share_chart()
+    assert isinstance(shown, r.Prose) and "moins de 33 professionnels" in norm(str(shown))
+
+
+def test_structure_section_with_and_without_results(demo):
+    from vsm.structure import regional_summary
+
+    report = regional(demo, "11")
+    parts = report.structure()
+    text = norm("\n".join(str(p) for p in parts))
+    summary = regional_summary(report.structure_results, "11")
+    assert "forfait structure 2023" in text and "7,00 € le point" in text
+    assert norm(fr.eur(summary["total_eur"])) in text
+    tables = [p for p in parts if isinstance(p, r.Table)]
+    assert len(tables) == 2
+    # Île-de-France's VSM professionals count is masked (338 − 336): the structure section, on
+    # the very same médecins, must not give it back.
+    assert report.plan.is_masked("11", "professionnels")
+    assert tables[0].frame.iloc[-1]["Médecins"] == "s"
+    counts = report.count_tables()
+    assert {"structure points", "structure indicateurs"} <= set(counts)
+    assert secrecy.find_leaks(tables[0]._repr_html_() + tables[1]._repr_html_(),
+                              {k: counts[k] for k in ("structure points", "structure indicateurs")}) == []
+    bare = r.RegionalReport(report.rules, "P1", report.region, report.results, report.entry)
+    assert "omise" in str(bare.structure()[0])
+
+
+def test_payments_section_says_where_the_list_is(demo):
+    folder, structure = demo
+    report = r.regional_report("medecins-2024", "P2", "11", folder, structure, "medecins-2024/P2/11/paiements.csv")
+    text = str(report.payments())
+    assert "`paiements.csv`, à côté de ce rapport (`medecins-2024/P2/11/` dans le dossier des rapports)" in text
+    assert "complément à verser" in text
+
+
+def test_every_report_of_a_period_uses_the_same_masks(demo):
+    """Each notebook computes the plan on its own: it must come out the same everywhere."""
+    folder, _ = demo
+    mine = regional(demo, "02", "P2").plan
+    theirs = r.national_report("medecins-2024", "P2", folder).plan
+    assert mine.protections.keys() == theirs.protections.keys()
+    for scope in mine.protections:
+        assert mine.protections[scope].masked == theirs.protections[scope].masked, scope

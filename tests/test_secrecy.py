@@ -277,3 +277,123 @@ def test_payments_bad_region_is_a_french_error(tmp_path):
     with pytest.raises(VsmError, match="Région inconnue"):
         secrecy.write_payments(results_table(), "99", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- groups of professionals (protect)
+
+
+def nested_groups(n: int = 338, non_eligible: int = 2) -> dict[str, np.ndarray]:
+    eligible = np.ones(n, dtype=bool)
+    eligible[:non_eligible] = False
+    tier = np.zeros(n, dtype=int)
+    tier[100:250], tier[250:] = 1, 2
+    majorated = np.zeros(n, dtype=bool)
+    majorated[240:245] = True  # 5 majorated at tier 1
+    majorated[300:330] = True
+    return {
+        "professionnels": np.ones(n, dtype=bool),
+        "eligibles": eligible,
+        "non_eligibles": ~eligible,
+        "atteint_1": eligible & (tier >= 1),
+        "atteint_2": eligible & (tier >= 2),
+        "majores": majorated,
+        "palier_0": eligible & (tier == 0),
+        "palier_1_sans": eligible & (tier == 1) & ~majorated,
+        "palier_1_avec": eligible & (tier == 1) & majorated,
+        "palier_2_sans": eligible & (tier == 2) & ~majorated,
+        "palier_2_avec": eligible & (tier == 2) & majorated,
+    }
+
+
+IMPORTANT = {"professionnels": 60, "eligibles": 80, "atteint_1": 90, "atteint_2": 90, "majores": 70}
+
+
+def test_protect_difference_of_two_nested_counts():
+    # 338 professionals, 336 eligible: publishing both gives the 2 non-eligible back.
+    groups = nested_groups()
+    protection = secrecy.protect(groups, importance=IMPORTANT)
+    assert protection.is_masked("non_eligibles")  # primary: 2
+    assert protection.is_masked("professionnels") and not protection.is_masked("eligibles")  # the less important one
+    assert secrecy.readable_small_sets(groups, protection.masked) == 0
+    assert secrecy.readable_small_sets(groups, {"non_eligibles"}) > 0  # primary masking alone is not enough
+
+
+def test_protect_two_by_two_table_with_published_margins():
+    # Tier 1 with majoration: 5. Its row (tier 1 = atteint_1 − atteint_2) and its column
+    # (majorés) are published: the three other cells of the 2 × 2 table must go too.
+    groups = nested_groups()
+    protection = secrecy.protect(groups, importance=IMPORTANT)
+    for name in ("palier_1_avec", "palier_1_sans", "palier_2_avec", "palier_2_sans"):
+        assert protection.is_masked(name), name
+    for name in ("eligibles", "atteint_1", "atteint_2", "majores", "palier_0"):
+        assert not protection.is_masked(name), name
+    assert "palier_1_avec" in protection.primary and "palier_2_sans" not in protection.primary
+
+
+def test_protect_identical_groups_share_their_mask():
+    groups = {"a": np.array([True] * 5 + [False] * 30), "b": np.array([True] * 5 + [False] * 30), "tout": np.ones(35, dtype=bool)}
+    protection = secrecy.protect(groups)
+    assert protection.is_masked("a") and protection.is_masked("b")
+    assert not protection.is_masked("tout")  # 35, and nothing published to subtract from it
+    with pytest.raises(KeyError):
+        protection.is_masked("inconnu")
+
+
+def test_protect_whole_population_masks_even_zeros():
+    groups = {"professionnels": np.ones(4, dtype=bool), "vide": np.zeros(4, dtype=bool)}
+    protection = secrecy.protect(groups, whole=True)
+    assert protection.whole and protection.masked == {"professionnels", "vide"}
+
+
+def test_protect_forced_masks_and_threshold():
+    groups = nested_groups()
+    assert secrecy.protect(groups, importance=IMPORTANT, forced={"atteint_2"}).is_masked("atteint_2")
+    assert not secrecy.protect(groups, threshold=1).is_masked("palier_1_avec")  # 5 > 1
+    with pytest.raises(VsmError, match="inconnus"):
+        secrecy.protect(groups, forced={"absent"})
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=60).flatmap(
+        lambda n: st.lists(st.lists(st.booleans(), min_size=n, max_size=n), min_size=1, max_size=5)
+    )
+)
+def test_property_protected_groups_leave_no_small_set_readable(memberships):
+    n = len(memberships[0])
+    groups = {"tous": np.ones(n, dtype=bool), **{f"g{i}": np.array(m, dtype=bool) for i, m in enumerate(memberships)}}
+    protection = secrecy.protect(groups)
+    for name, members in groups.items():
+        if 1 <= members.sum() <= 10:
+            assert protection.is_masked(name)
+    assert secrecy.readable_small_sets(groups, protection.masked) == 0
+
+
+# --------------------------------------------------------------------------- find_leaks: labels of several cells, plain text
+
+
+def test_find_leaks_rows_labelled_by_two_cells():
+    counts = pd.DataFrame({"Professionnels": [120, 4, 30]},
+                          index=pd.MultiIndex.from_tuples([("≥ 50 %", "sans"), ("≥ 50 %", "avec"), ("Total", "")]))
+    shown = pd.DataFrame({"Palier": ["≥ 50 %", "≥ 50 %", "Total"], "Majoration": ["sans", "avec", ""], "Professionnels": ["120", "4", "s"]})
+    problems = secrecy.find_leaks(shown.to_html(index=False), {"paliers": counts})
+    assert problems == ["paliers : « ≥ 50 % × avec × Professionnels » vaut 4 et s'affiche « 4 » (secret non appliqué)."]
+    assert secrecy.find_leaks(shown.replace("4", "s").to_html(index=False), {"paliers": counts}) == []
+    text = "Palier   Majoration   Professionnels\n≥ 50 %   sans         120\n≥ 50 %   avec           4\nTotal                   s\n"
+    assert secrecy.find_leaks(text, {"paliers": counts}) != []
+    assert secrecy.find_leaks(text.replace("  4\n", "  s\n"), {"paliers": counts}) == []
+
+
+def test_find_leaks_plain_text_wrapped_labels_and_prose():
+    counts = pd.DataFrame({"Valeur": [7, 250]}, index=["Professionnels (patientèle « médecin traitant » en fin de période)", "Éligibles"])
+    wrapped = (
+        "Professionnels (patientèle « médecin traitant » en     s\n"
+        "fin de période)\n"
+        "Éligibles                                             250\n"
+        "Professionnels : la région compte de 1 à 7 professionnels.\n"  # prose, not the row
+    )
+    assert secrecy.find_leaks(wrapped, {"chiffres": counts}) == []
+    leaky = wrapped.replace("en     s", "en     7")
+    assert "vaut 7" in secrecy.find_leaks(leaky, {"chiffres": counts})[0]
+    assert secrecy.find_leaks(wrapped.replace("en     s", "en     7,0 %"), {"chiffres": counts}) == []  # a share, not a count
+    assert "introuvable" in secrecy.find_leaks("rien ici\n", {"chiffres": counts})[0]

@@ -12,6 +12,13 @@ executed with Papermill in parallel.
    ``<out>/<rules>/<period>/<region>/rapport.ipynb`` and
    ``<out>/<rules>/<period>/national/synthese.ipynb``, with their title facts in the
    notebook metadata (``metadata["vsm"]``) for the renderer.
+4. Beside each regional report, ``paiements.csv``: the region's payment list for the
+   caisse's payment staff (vsm.secrecy.write_payments), never published in a report.
+5. The forfait structure 2023 is computed once (on synthetic indicators generated for the
+   demo médecins, or on the indicators given with ``--structure``) and shown in each
+   regional report.
+6. Last, every executed notebook is rendered to HTML and PDF (vsm.render, in parallel) and
+   ``<out>/index.html`` is written.
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ NATIONAL_NOTEBOOK = NOTEBOOKS_DIR / "synthese_nationale.ipynb"
 REGIONAL_OUTPUT = "rapport.ipynb"
 NATIONAL_OUTPUT = "synthese.ipynb"
 INDEX_FILE = "rapports.json"
+STRUCTURE_DEMO_FILE = "structure.parquet"  # synthetic forfait structure indicators, in the demo folder
+STRUCTURE_RESULTS = "resultats.parquet"
+PAYMENTS_NAME = "paiements.csv"  # vsm.secrecy.PAYMENTS_FILE (kept equal by a test)
 ALL_REGIONS = ("all", "toutes")
 KERNEL_NAME = "python3"
 START_TIMEOUT = 180  # seconds for a kernel to start (many start at once on a loaded machine)
@@ -171,6 +181,56 @@ def ensure_results(
     return run(rules, demo[0], demo[1], results_dir)
 
 
+# --------------------------------------------------------------------------- forfait structure and payments
+
+
+def structure_indicators(demo_patientele: Path) -> Path:
+    """The demo médecins' synthetic forfait structure indicators (data/demo/structure.parquet),
+    generated once for the médecins (ps_id, region) of the demo patientèle, again when the
+    patientèle is newer."""
+    from .structure import synthesize_structure
+
+    path = Path(demo_patientele).parent / STRUCTURE_DEMO_FILE
+    if not path.is_file() or path.stat().st_mtime < Path(demo_patientele).stat().st_mtime:
+        synthesize_structure(path, patientele_path=demo_patientele)
+    return path
+
+
+def ensure_structure(results_dir: Path, indicators: Path, say: Callable[[str], None] = lambda _text: None) -> Path:
+    """Compute the forfait structure of ``indicators`` into
+    ``<results_dir>/../<structure rule set>/resultats.parquet`` (with a small JSON beside it
+    naming the rule set and the input). Returns the results path."""
+    from .results import write_table
+    from .structure import compute_structure, load_structure_rules, read_structure_input
+
+    rules = load_structure_rules()
+    out = Path(results_dir).parent / rules.id / STRUCTURE_RESULTS
+    table = read_structure_input(indicators, rules)
+    write_table(compute_structure(table, rules, source=str(indicators)), out)
+    meta = {"rules": rules.id, "rules_sha256": rules.sha256, "input": str(Path(indicators).resolve())}
+    with atomic_path(out.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    say(f"Forfait structure {rules.year} calculé à partir de {indicators} : {out}")
+    return out
+
+
+def payments_path(out_dir: Path, rules_id: str, period: str, region: str) -> Path:
+    return Path(out_dir) / rules_id / period / region / PAYMENTS_NAME
+
+
+def write_all_payments(rules: RuleSet, periods: list[str], regions: list[str], results_dir: Path, out_dir: Path) -> list[Path]:
+    """``paiements.csv`` beside each regional report (the caisse's payment list)."""
+    from .results import read_results
+    from .secrecy import write_payments
+
+    written = []
+    for period in periods:
+        results = read_results(results_path(results_dir, period))
+        for code in regions:
+            written.append(write_payments(results, code, payments_path(out_dir, rules.id, period, code).parent))
+    return written
+
+
 # --------------------------------------------------------------------------- jobs
 
 
@@ -206,9 +266,18 @@ def output_path(out_dir: Path, rules_id: str, period: str, region: str) -> Path:
     return Path(out_dir) / rules_id / period / region / name
 
 
-def plan(rules: RuleSet, periods: list[str], regions: list[str], results_dir: Path, out_dir: Path, manifest: dict) -> list[Job]:
+def plan(
+    rules: RuleSet,
+    periods: list[str],
+    regions: list[str],
+    results_dir: Path,
+    out_dir: Path,
+    manifest: dict,
+    structure_results: Path | None = None,
+) -> list[Job]:
     """Every period × region report, then the national synthesis of each period."""
     results = str(Path(results_dir).resolve())
+    structure = str(Path(structure_results).resolve()) if structure_results is not None else ""
     jobs = []
     for period in periods:
         entry = manifest["periods"][period]
@@ -219,7 +288,14 @@ def plan(rules: RuleSet, periods: list[str], regions: list[str], results_dir: Pa
                     code,
                     REGIONAL_NOTEBOOK,
                     output_path(out_dir, rules.id, period, code),
-                    {"rules": rules.id, "period": period, "region": code, "results_dir": results},
+                    {
+                        "rules": rules.id,
+                        "period": period,
+                        "region": code,
+                        "results_dir": results,
+                        "structure_results": structure,
+                        "payments_file": f"{rules.id}/{period}/{code}/{PAYMENTS_NAME}",
+                    },
                     title_facts(rules, period, code, entry),
                 )
             )
@@ -317,24 +393,35 @@ def run_jobs(jobs: list[Job], workers: int, progress: bool = True) -> list[JobRe
     return [results[i] for i in range(len(jobs))]
 
 
-def write_index(out_dir: Path, rules: RuleSet, results: list[JobResult], seconds: float) -> Path:
-    """``<out>/<rules>/rapports.json``: every notebook of the batch with its facts and status."""
-    path = Path(out_dir) / rules.id / INDEX_FILE
-    data = {
-        "rules": rules.id,
-        "seconds": round(seconds, 2),
-        "notebooks": [
-            {
-                "path": r.job.output.relative_to(Path(out_dir) / rules.id).as_posix(),
-                "period": r.job.period,
-                "region": r.job.region,
-                "status": "ok" if r.ok else "échec",
-                "error": r.error,
-                "seconds": r.seconds,
-            }
-            for r in results
-        ],
-    }
+def write_index(out_dir: Path, rules: RuleSet, results: list[JobResult], seconds: float, rendered: dict | None = None) -> Path:
+    """``<out>/<rules>/rapports.json``: every notebook of the batch with its facts, status,
+    durations, and its rendered files and payment list when there are some."""
+    base = Path(out_dir) / rules.id
+    path = base / INDEX_FILE
+    rendered = rendered or {}
+    notebooks = []
+    for r in results:
+        item = {
+            "path": r.job.output.relative_to(base).as_posix(),
+            "period": r.job.period,
+            "region": r.job.region,
+            "status": "ok" if r.ok else "échec",
+            "error": r.error,
+            "seconds": r.seconds,
+        }
+        done = rendered.get(r.job.output)
+        if done is not None:
+            item["render_seconds"] = done.seconds
+            if done.error is None:
+                item["html"] = done.html.relative_to(base).as_posix()
+                item["pdf"] = done.pdf.relative_to(base).as_posix()
+            else:
+                item["render_error"] = done.error
+        payments = r.job.output.with_name(PAYMENTS_NAME)
+        if r.job.region != NATIONAL and payments.is_file():
+            item["payments"] = payments.relative_to(base).as_posix()
+        notebooks.append(item)
+    data = {"rules": rules.id, "seconds": round(seconds, 2), "notebooks": notebooks}
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path
@@ -346,17 +433,29 @@ class BatchOutcome:
     seconds: float
     workers: int
     index: Path
+    execute_seconds: float = 0.0
+    render_seconds: float | None = None  # None: not rendered (--no-render)
+    rendered: list = field(default_factory=list)  # of vsm.render.Rendered
+    html_index: Path | None = None
 
     @property
     def failures(self) -> list[JobResult]:
         return [r for r in self.results if not r.ok]
 
+    @property
+    def render_failures(self) -> list:
+        return [r for r in self.rendered if r.error]
+
     def summary(self) -> str:
         done = len(self.results) - len(self.failures)
-        return (
+        text = (
             f"{fr.integer(done)} notebook(s) sur {fr.integer(len(self.results))} exécuté(s) en "
-            f"{fr.number(self.seconds, 1)} s ({fr.integer(self.workers)} en parallèle)."
+            f"{fr.number(self.execute_seconds, 1)} s ({fr.integer(self.workers)} en parallèle)"
         )
+        if self.render_seconds is not None:
+            ok = len(self.rendered) - len(self.render_failures)
+            text += f", {fr.integer(ok)} rendu(s) en HTML et PDF en {fr.number(self.render_seconds, 1)} s"
+        return text + f" ; total {fr.number(self.seconds, 1)} s."
 
 
 def run_batch(
@@ -370,14 +469,35 @@ def run_batch(
     patientele: Path | None = None,
     progress: bool = True,
     say: Callable[[str], None] = lambda _text: None,
+    structure: Path | None = None,
+    render: bool = True,
+    engine: str = "auto",
 ) -> BatchOutcome:
-    """Parameters already validated: compute (once) or reuse the results, then run every
-    notebook."""
+    """Parameters already validated: compute (once) or reuse the results, write the payment
+    lists, compute the forfait structure, run every notebook, then render them."""
     started = time.perf_counter()
     check_templates()
     manifest = ensure_results(rules, results_dir, feeds, patientele, say=say)
-    jobs = plan(rules, periods, regions, results_dir, out_dir, manifest)
+    if structure is None and feeds is None:
+        from .pipeline import ensure_demo_data
+
+        structure = structure_indicators(ensure_demo_data()[1])
+    structure_results = ensure_structure(results_dir, structure, say=say) if structure is not None else None
+    write_all_payments(rules, periods, regions, results_dir, out_dir)
+    jobs = plan(rules, periods, regions, results_dir, out_dir, manifest, structure_results)
+    begun = time.perf_counter()
     results = run_jobs(jobs, workers, progress=progress)
+    executed = time.perf_counter() - begun
+    rendered: list = []
+    render_seconds = html_index = None
+    if render:
+        from .render import render_all
+
+        begun = time.perf_counter()
+        ok = [r.job.output for r in results if r.ok]
+        rendered = render_all(out_dir, jobs=workers, engine=engine, notebooks=ok, strict=False, progress=progress) if ok else []
+        render_seconds = time.perf_counter() - begun
+        html_index = Path(out_dir) / "index.html"
     seconds = time.perf_counter() - started
-    index = write_index(out_dir, rules, results, seconds)
-    return BatchOutcome(results, seconds, min(workers, len(jobs)), index)
+    index = write_index(out_dir, rules, results, seconds, {r.notebook: r for r in rendered})
+    return BatchOutcome(results, seconds, min(workers, len(jobs)), index, executed, render_seconds, rendered, html_index)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .errors import VsmError
 
 
 @click.command("reports")
@@ -28,14 +29,25 @@ import click
     "--patientele", "patientele_path", type=click.Path(path_type=Path), default=None,
     help="Patientèle « médecin traitant » semestrielle, avec --feeds.",
 )
+@click.option(
+    "--structure", "structure_path", type=click.Path(path_type=Path), default=None,
+    help="Indicateurs du forfait structure par médecin (CSV ou Parquet) ; défaut : indicateurs synthétiques "
+    "des médecins de démonstration (sans --feeds), aucun sinon.",
+)
+@click.option("--render/--no-render", "render", default=True, help="Mettre en page chaque rapport en HTML et PDF (défaut : oui).")
+@click.option(
+    "--moteur", "engine", type=click.Choice(["auto", "quarto", "nbconvert"]), default="auto", show_default=True,
+    help="Moteur de rendu : Quarto s'il est sur le PATH (auto), sinon nbconvert et WeasyPrint.",
+)
 @click.option("--progress/--no-progress", default=True, help="Barre de progression.")
-def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path, patientele_path, progress) -> None:
-    """Exécute les rapports régionaux et la synthèse nationale (notebooks) de chaque période.
+def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path, patientele_path, structure_path, render, engine, progress) -> None:
+    """Exécute les rapports régionaux et la synthèse nationale (notebooks) de chaque période,
+    puis les met en page en HTML et PDF.
 
     Les résultats sont calculés une seule fois (données de démonstration sans --feeds ni
     --patientele) ; chaque notebook lit ces résultats et garde sa région. Sortie :
-    <out>/<jeu de règles>/<période>/<région>/rapport.ipynb et
-    <out>/<jeu de règles>/<période>/national/synthese.ipynb.
+    <out>/<jeu de règles>/<période>/<région>/rapport.ipynb (.html, .pdf) et paiements.csv,
+    <out>/<jeu de règles>/<période>/national/synthese.ipynb (.html, .pdf), <out>/index.html.
     """
     from . import batch
     from .rules import load_rules
@@ -46,6 +58,8 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
     wanted_regions = batch.parse_regions(regions)
     workers = batch.parse_jobs(jobs)
     batch.check_extracts(feeds_path, patientele_path)
+    if structure_path is not None and not Path(structure_path).is_file():
+        raise VsmError(f"--structure : « {structure_path} » introuvable.")
     batch.check_templates()
     results_dir = results_dir or Path("data") / "resultats" / rules.id
 
@@ -65,14 +79,24 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
         patientele=patientele_path,
         progress=progress,
         say=click.echo,
+        structure=structure_path,
+        render=render,
+        engine=engine,
     )
     click.echo(outcome.summary())
     click.echo(f"Rapports écrits dans {Path(out_dir) / rules.id} (index : {outcome.index}).")
-    if outcome.failures:
+    if outcome.html_index is not None:
+        click.echo(f"Rapports HTML et PDF : {outcome.html_index} ; listes des paiements : paiements.csv à côté de chaque rapport régional.")
+    if outcome.failures or outcome.render_failures:
         for failure in outcome.failures:
             click.echo(f"Échec : {failure.job.output} — {failure.error}", err=True)
+        for failure in outcome.render_failures:
+            click.echo(f"Échec du rendu : {failure.notebook} — {failure.error}", err=True)
         click.echo(
-            f"Erreur : {len(outcome.failures)} rapport(s) en échec sur {len(outcome.results)}.", err=True
+            f"Erreur : {len(outcome.failures)} rapport(s) en échec sur {len(outcome.results)}"
+            + (f", {len(outcome.render_failures)} rendu(s) en échec" if outcome.render_failures else "")
+            + ".",
+            err=True,
         )
         sys.exit(1)  # 1: reports failed (2 is kept for invalid parameters)
 

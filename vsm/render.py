@@ -9,7 +9,10 @@ i.e. ``rapport.html`` / ``rapport.pdf`` for a regional report):
   then our page (title block, notebooks/rapport.css) and WeasyPrint for the A4 PDF with
   page numbers.
 
-A notebook is never executed again here: papermill did it (``vsm reports``); a notebook with
+``vsm reports`` calls :func:`render_all` as its last step, on the notebooks it has just
+executed (the index also lists the reports rendered earlier and still up to date); ``vsm
+render`` does it alone. A notebook is never executed again here: papermill did it (``vsm
+reports``); a notebook with
 an error output or without any output is refused. Both files are written through temporary
 files renamed at the end, so that an error never leaves a partial or a lonely file behind.
 
@@ -33,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -523,6 +527,7 @@ class Rendered:
     html: Path | None
     pdf: Path | None
     error: str | None = None
+    seconds: float = 0.0
 
 
 def find_notebooks(reports_root: Path | str) -> list[Path]:
@@ -538,36 +543,63 @@ def find_notebooks(reports_root: Path | str) -> list[Path]:
 
 
 def _render_one(path: str, engine: str) -> Rendered:
+    started = time.perf_counter()
     try:
         html_path, pdf_path = render_notebook(path, engine=engine)
-        return Rendered(Path(path), html_path, pdf_path)
+        return Rendered(Path(path), html_path, pdf_path, seconds=round(time.perf_counter() - started, 2))
     except VsmError as exc:
-        return Rendered(Path(path), None, None, str(exc))
+        return Rendered(Path(path), None, None, str(exc), round(time.perf_counter() - started, 2))
     except Exception as exc:  # noqa: BLE001 - reported per notebook, in French, by render_all
-        return Rendered(Path(path), None, None, f"{type(exc).__name__} : {exc}")
+        return Rendered(Path(path), None, None, f"{type(exc).__name__} : {exc}", round(time.perf_counter() - started, 2))
 
 
-def render_all(reports_root: Path | str = "reports", *, jobs: int | None = None, engine: str = "auto") -> list[Rendered]:
-    """Render every executed notebook under ``reports_root`` (in parallel, one process per core),
-    then write ``reports_root/index.html``. Raises a VsmError listing the failures, after
-    rendering and indexing everything that could be; a failed notebook's older HTML and PDF
-    are removed, so that they cannot pass for its report."""
+def _already_rendered(path: Path) -> Rendered | None:
+    """A notebook rendered earlier, its HTML and PDF newer than it (for the index)."""
+    html_path, pdf_path = path.with_suffix(".html"), path.with_suffix(".pdf")
+    if html_path.is_file() and pdf_path.is_file():
+        mtime = path.stat().st_mtime
+        if html_path.stat().st_mtime >= mtime and pdf_path.stat().st_mtime >= mtime:
+            return Rendered(path, html_path, pdf_path)
+    return None
+
+
+def render_all(
+    reports_root: Path | str = "reports",
+    *,
+    jobs: int | None = None,
+    engine: str = "auto",
+    notebooks: list[Path] | None = None,
+    strict: bool = True,
+    progress: bool = False,
+) -> list[Rendered]:
+    """Render every executed notebook under ``reports_root`` (or only ``notebooks``), in
+    parallel (one process per core), then write ``reports_root/index.html`` — listing also
+    the notebooks rendered earlier and still up to date. With ``strict`` (the default),
+    raises a VsmError listing the failures, after rendering and indexing everything that
+    could be; a failed notebook's older HTML and PDF are removed, so that they cannot pass
+    for its report. Returns the renderings of this call."""
     root = Path(reports_root)
-    notebooks = find_notebooks(root)
-    if not notebooks:
+    every = find_notebooks(root)
+    chosen = every if notebooks is None else [Path(p) for p in notebooks]
+    if not chosen:
         raise VsmError(f"Aucun notebook exécuté sous {root}/ : lancer d'abord « vsm reports ».")
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(notebooks)))
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(chosen)))
     if workers == 1:
-        results = [_render_one(str(p), engine) for p in notebooks]
+        results = [_render_one(str(p), engine) for p in chosen]
     else:
+        from tqdm import tqdm
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_render_one, [str(p) for p in notebooks], [engine] * len(notebooks)))
+            mapped = pool.map(_render_one, [str(p) for p in chosen], [engine] * len(chosen))
+            results = list(tqdm(mapped, total=len(chosen), desc="Rendu", unit=" rapport", disable=not progress, leave=True))
     failures = [r for r in results if r.error]
     for failed in failures:  # an older rendering would pass for the report of the failed run
         for suffix in (".html", ".pdf"):
             failed.notebook.with_suffix(suffix).unlink(missing_ok=True)
-    write_index(root, results)
-    if failures:
+    done = {r.notebook.resolve() for r in results}
+    others = [r for r in (_already_rendered(p) for p in every if p.resolve() not in done) if r is not None]
+    write_index(root, sorted(results + others, key=lambda r: str(r.notebook)))
+    if failures and strict:
         details = "\n".join(f"  {r.notebook} : {r.error}" for r in failures)
         raise VsmError(f"{len(failures)} notebook(s) sur {len(results)} n'ont pas pu être rendus :\n{details}")
     return results

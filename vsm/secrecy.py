@@ -1,9 +1,23 @@
 """Statistical secrecy of published aggregates (domain-facts § 5), and the payment list.
 
-Rules applied to every table a report publishes:
+Two tools, one rule — no count from 1 to the threshold (params/secret.yml, default 10) is
+readable in a published document, not even by difference:
 
-1. **Primary masking**: a count from 1 to the threshold (params/secret.yml, default 10) is
-   not published. 0 is published.
+* :func:`protect` (what the reports use, through vsm/report.py): the published counts of
+  one population are *groups* of professionals (« éligibles », « palier 1 avec
+  majoration », a bar of a chart…), whatever table they appear in. A set of professionals
+  is readable when its count is a linear combination of the published counts (a total
+  minus its parts, « professionnels − éligibles », across tables). Primary masking: every
+  group of 1 to threshold professionals. Secondary masking: while a protected set (every
+  atom — professionals in exactly the same groups —, every group, and f ∩ g, f ∖ g for
+  every two groups) of 1 to threshold professionals is readable, the cheapest published
+  groups are masked (the least important first, as few as possible), then the masks
+  that turn out unnecessary are lifted. A population of 1 to threshold professionals
+  publishes nothing, not even zeros.
+* :func:`secret_mask` / :func:`publish_table`, for a plain table of counts with « Total »
+  margins:
+
+1. **Primary masking**: a count from 1 to the threshold is not published. 0 is published.
 2. **Secondary masking**: a published total must not give a masked cell back by difference.
    A "line" is a row whose total is published (a « Total » column) or a column whose total is
    published (a « Total » row); margins are lines too. While a line has exactly one masked
@@ -16,9 +30,15 @@ Rules applied to every table a report publishes:
 4. Masked cells show the symbol « s » (secret), not « < 11 »: a cell masked to protect
    another one, or an amount, can be far above 10, so « < 11 » would be false there.
 
-Not covered: dominance rules on amounts (one professional making most of a cell's amount)
-and differences between non-additive columns of one table (e.g. « éligibles » − « payés »):
-publish additive partitions, or tie the derived column to its count.
+:func:`find_leaks` checks a rendered document (HTML, or the text of its PDF) against the
+unmasked counts of its tables.
+
+Not covered: dominance rules on amounts (one professional making most of a cell's amount);
+bounds on a masked count (knowing it lies between 0 and some total is not knowing it);
+sums of masked counts of several regions other than through the national totals (see
+vsm/report.py :func:`secrecy_plan`); differences between two periods (P2 − P1 of the same
+group); inside a chart segment, the bars are not part of the linear check (each holds 0 or
+more than the threshold, and never crosses a published boundary).
 
 The per-professional payment list (``write_payments``) is not a published aggregate: it is
 the caisse's internal file for its payment staff, one row per professional (ps_id and
@@ -32,6 +52,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from itertools import combinations
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -45,6 +66,8 @@ from .errors import VsmError
 from .paths import params_dir
 
 TOTAL = "Total"
+CUT_POOL = 14  # groups tried together when looking for the cheapest secondary masks
+CUT_SIZE = 3
 
 Cell = tuple[int, int]
 
@@ -307,6 +330,205 @@ def publish_table(
     return out
 
 
+# --------------------------------------------------------------------------- groups of professionals
+
+
+@dataclass(frozen=True)
+class Protection:
+    """Which published counts of one population are masked (see :func:`protect`).
+
+    Names whose groups hold exactly the same professionals share their fate: they are the
+    same published number, under two labels.
+    """
+
+    counts: Mapping[str, int]
+    masked: frozenset[str]
+    primary: frozenset[str]
+    threshold: int
+    whole: bool = False  # everything masked: the population itself is a small count
+
+    def is_masked(self, name: str) -> bool:
+        if name not in self.counts:
+            raise KeyError(f"groupe inconnu du plan de secret statistique : {name}")
+        return name in self.masked
+
+    def count(self, name: str) -> int:
+        return int(self.counts[name])
+
+
+def _atoms(groups: Mapping[str, np.ndarray], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Forms (names × atoms, 0/1) and atom counts: an atom is a set of professionals who
+    belong to exactly the same groups."""
+    size = {len(np.asarray(groups[n])) for n in names}
+    if len(size) > 1:
+        raise VsmError("Secret statistique : les groupes ne portent pas sur la même population.")
+    if not names:
+        return np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
+    matrix = np.column_stack([np.asarray(groups[n], dtype=bool) for n in names])
+    if matrix.shape[0] == 0:
+        return np.zeros((len(names), 0)), np.zeros(0, dtype=np.int64)
+    atoms, counts = np.unique(matrix, axis=0, return_counts=True)
+    return atoms.T.astype(np.float64), counts.astype(np.int64)
+
+
+def _sensitive(forms: np.ndarray, counts: np.ndarray, threshold: int) -> np.ndarray:
+    """The sets of professionals whose count must not be readable: every atom, every group,
+    and for every two groups f and g, f ∩ g and f ∖ g (« professionnels − éligibles »…) —
+    only those holding 1 to ``threshold`` professionals."""
+    n_atoms = len(counts)
+    if n_atoms == 0:
+        return np.zeros((0, 0))
+    candidates = [np.eye(n_atoms)]
+    if len(forms):
+        candidates.append(forms)
+        a = forms[:, None, :]
+        b = forms[None, :, :]
+        candidates.append((a * b).reshape(-1, n_atoms))
+        candidates.append((a * (1 - b)).reshape(-1, n_atoms))
+    vectors = np.vstack(candidates) if n_atoms else np.zeros((0, 0))
+    if not len(vectors):
+        return vectors
+    values = vectors @ counts
+    vectors = vectors[(values >= 1) & (values <= threshold)]
+    return np.unique(vectors, axis=0) if len(vectors) else vectors
+
+
+def _determined(vectors: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """Which ``vectors`` are linear combinations of the ``visible`` forms (their count can
+    be computed from the published counts)."""
+    if not len(vectors):
+        return np.zeros(0, dtype=bool)
+    if not len(visible):
+        return np.zeros(len(vectors), dtype=bool)
+    _, singular, vt = np.linalg.svd(visible, full_matrices=False)
+    rank = int((singular > 1e-9 * max(1.0, singular[0])).sum())
+    basis = vt[:rank]
+    residual = vectors - (vectors @ basis.T) @ basis
+    return np.abs(residual).max(axis=1) < 1e-7
+
+
+def _involved(target: np.ndarray, forms: np.ndarray, visible: list[int]) -> list[int]:
+    """The visible groups that take part in some way of computing ``target`` from the
+    visible groups (the others can be masked or not without changing anything for it)."""
+    matrix = forms[visible].T  # atoms × visible groups: matrix @ c = target
+    c0, *_ = np.linalg.lstsq(matrix, target, rcond=None)
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+    rank = int((singular > 1e-9 * max(1.0, singular[0] if len(singular) else 1.0)).sum())
+    null = vt[rank:]  # solutions: c0 + combinations of these rows
+    return [g for j, g in enumerate(visible) if abs(c0[j]) > 1e-9 or (len(null) and np.abs(null[:, j]).max() > 1e-9)]
+
+
+def _cheapest_cut(target: np.ndarray, forms: np.ndarray, masked: set[int], weight: list[int], value: list[int]) -> set[int]:
+    """The published groups to mask so that ``target`` is no longer readable: the fewest
+    groups among the least important ones (the most important group masked is as little
+    important as possible, then as few groups as possible, then the smallest counts)."""
+    visible = [i for i in range(len(forms)) if i not in masked]
+    involved = _involved(target, forms, visible)
+    tried: dict[frozenset, bool] = {}
+
+    def hides(cut: tuple[int, ...]) -> bool:
+        key = frozenset(cut)
+        if key not in tried:
+            rest = forms[[i for i in visible if i not in key]]
+            tried[key] = not _determined(target[None, :], rest)[0]
+        return tried[key]
+
+    for level in sorted({weight[i] for i in involved}):
+        pool = sorted((i for i in involved if weight[i] <= level), key=lambda i: (weight[i], value[i], i))[:CUT_POOL]
+        for size in range(1, CUT_SIZE + 1):
+            cuts = sorted(combinations(pool, size), key=lambda cut: (sum(value[i] for i in cut), cut))
+            found = next((cut for cut in cuts if hides(cut)), None)
+            if found is not None:
+                return set(found)
+    touching = [i for i in involved if (forms[i] * target).any()] or involved  # last resort, always enough in the end
+    return {min(touching, key=lambda i: (weight[i], value[i], i))} if touching else set()
+
+
+def protect(
+    groups: Mapping[str, np.ndarray],
+    *,
+    importance: Mapping[str, int] | None = None,
+    forced: Iterable[str] = (),
+    whole: bool = False,
+    threshold: int | None = None,
+) -> Protection:
+    """Mask the published counts of one population so that no set of 1 to ``threshold``
+    professionals can be counted from what remains.
+
+    ``groups``: name → boolean membership (one entry per professional of the population);
+    every group is a count published somewhere (a table cell, a share's numerator or
+    denominator, the group an amount is computed on, a chart's bars). The count of a set
+    of professionals is readable when it is a linear combination of the published counts
+    (a total minus its parts, a difference of two nested counts, across tables). The sets
+    protected are every atom (professionals in exactly the same groups), every group, and
+    f ∩ g and f ∖ g for every two groups.
+
+    1. **Primary**: a group of 1 to ``threshold`` professionals is masked (``forced`` ones too).
+    2. **Secondary**: while a protected set of 1 to ``threshold`` professionals is readable,
+       mask the least important published group (``importance``: higher = kept longer;
+       default 50; then the smaller count first) whose masking makes fewer sets readable.
+    3. Secondary masks that turn out unnecessary are lifted, most important first.
+
+    ``whole``: mask everything (even zeros), for a population too small to say anything
+    about (zeros would tell where its few professionals are).
+    """
+    limit = settings().threshold if threshold is None else threshold
+    names = list(groups)
+    forms, counts = _atoms(groups, names)
+    values = {n: int(forms[i] @ counts) if len(counts) else 0 for i, n in enumerate(names)}
+    forced = set(forced)
+    unknown = forced - set(names)
+    if unknown:
+        raise VsmError(f"Secret statistique : groupes à masquer inconnus : {', '.join(sorted(unknown))}.")
+    if whole:
+        return Protection(values, frozenset(names), frozenset(names), limit, whole=True)
+    # Identical groups are one published number.
+    keys = [forms[i].tobytes() for i in range(len(names))]
+    ids: dict[bytes, int] = {}
+    members: list[list[str]] = []
+    for name, key in zip(names, keys):
+        if key not in ids:
+            ids[key] = len(members)
+            members.append([])
+        members[ids[key]].append(name)
+    unique = np.array([forms[names.index(m[0])] for m in members]) if members else np.zeros((0, len(counts)))
+    form_value = [values[m[0]] for m in members]
+    weight = [max((importance or {}).get(n, 50) for n in m) for m in members]
+    masked = {i for i, m in enumerate(members) if 1 <= form_value[i] <= limit or forced & set(m)}
+    primary = set(masked)
+    sensitive = _sensitive(unique, counts, limit)
+
+    def leaks(hidden: set[int]) -> np.ndarray:
+        visible = unique[[i for i in range(len(members)) if i not in hidden]]
+        return sensitive[_determined(sensitive, visible)]
+
+    current = leaks(masked)
+    while len(current):
+        cut = _cheapest_cut(current[0], unique, masked, weight, form_value)
+        if not cut:
+            break
+        masked |= cut
+        current = leaks(masked)
+    for i in sorted(masked - primary, key=lambda i: (-weight[i], -form_value[i])):
+        if not len(leaks(masked - {i})):
+            masked.discard(i)
+    names_masked = frozenset(n for i in masked for n in members[i])
+    names_primary = frozenset(n for i in primary for n in members[i])
+    return Protection(values, names_masked, names_primary, limit)
+
+
+def readable_small_sets(groups: Mapping[str, np.ndarray], masked: Iterable[str], *, threshold: int | None = None) -> int:
+    """How many protected sets of 1 to ``threshold`` professionals the unmasked groups give
+    away (0 for a protection made by :func:`protect`): a check for the tests."""
+    limit = settings().threshold if threshold is None else threshold
+    names = list(groups)
+    forms, counts = _atoms(groups, names)
+    hidden = set(masked)
+    visible = forms[[i for i, n in enumerate(names) if n not in hidden]] if len(names) else forms
+    sensitive = _sensitive(forms, counts, limit)
+    return int(_determined(sensitive, visible).sum())
+
+
 # --------------------------------------------------------------------------- checking a rendered document
 
 
@@ -345,52 +567,125 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u202f", " ").replace("\u00a0", " ")).strip()
 
 
+def _is_html(rendered: str) -> bool:
+    return bool(re.search(r"<table\b", rendered, re.IGNORECASE))
+
+
 def _rendered_tables(rendered: str) -> list[list[list[str]]]:
-    if re.search(r"<table\b", rendered, re.IGNORECASE):
-        parser = _TableParser()
-        parser.feed(rendered)
-        return parser.tables
-    # Plain text (e.g. « pdftotext -layout »): columns are separated by two spaces or more.
-    rows = [[_clean(cell) for cell in re.split(r"\s{2,}", line.strip())] for line in html_lib.unescape(rendered).splitlines()]
-    return [[row for row in rows if any(row)]]
+    parser = _TableParser()
+    parser.feed(rendered)
+    return parser.tables
+
+
+def _label(row_label: object) -> tuple[str, ...]:
+    return tuple(_clean(str(x)) for x in row_label) if isinstance(row_label, tuple) else (_clean(str(row_label)),)
+
+
+# A French number as displayed: « 7 », « 1 234 », « 12,5 » (thousands separated by a space).
+_NUMBER = re.compile(r"(?<![\w,.])(\d{1,3}(?: \d{3})+|\d+)(,\d+)?(?![\w,.])")
+MIN_WRAPPED_LABEL = 12  # characters of a row label wrapped over several lines that identify it
+
+
+def _text_lines(rendered: str) -> list[str]:
+    return [line for line in (_clean_keep(line) for line in html_lib.unescape(rendered).splitlines()) if line.strip()]
+
+
+def _clean_keep(text: str) -> str:
+    """No-break spaces as spaces, the runs of spaces kept (they separate the columns)."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ").rstrip()
+
+
+def _text_leaks(lines: list[str], name: str, table: pd.DataFrame, small: list, limit: int) -> list[str]:
+    """Plain text has no columns: a row, found by its label (label cells joined by spaces),
+    or by the first line of a label wrapped over several lines, must not show the number of
+    any of its small cells after its label."""
+    problems = []
+    labels = {r: " ".join(x for x in _label(r) if x) for r in table.index}  # empty label cells vanish in plain text
+    for r, c in small:
+        label = labels[r]
+        found = []
+        for line in lines:
+            cells = [re.sub(r"\s+", " ", cell) for cell in re.split(r"\s{2,}", line.strip())]
+            for k in range(1, len(cells)):
+                head = " ".join(cells[:k])
+                if head == label:
+                    found.append(cells[k:])
+                    break
+                wrapped = len(head) >= MIN_WRAPPED_LABEL and label.startswith(head)
+                if wrapped and not any(key != r and x.startswith(head) for key, x in labels.items()):
+                    found.append(cells[k:])
+                    break
+                if not label.startswith(head):
+                    break
+        if not found:
+            problems.append(f"{name} : ligne « {label} » introuvable.")
+            continue
+        value = int(table.loc[r, c])
+        for rest in found:
+            shown = [
+                int(m.group(1).replace(" ", ""))
+                for cell in rest
+                for m in _NUMBER.finditer(cell)
+                if m.group(2) is None and not cell[m.end():].lstrip().startswith(("%", "€"))
+            ]
+            if value in shown:
+                problems.append(f"{name} : « {label} × {c} » vaut {value} et la ligne l'affiche (« {label}  {'  '.join(rest)} »).")
+                break
+    return problems
 
 
 def find_leaks(rendered: str, tables: Mapping[str, pd.DataFrame] | Iterable[pd.DataFrame], *, threshold: int | None = None) -> list[str]:
-    """Problems (French) where a rendered document (HTML, or text from pdftotext -layout) shows a
-    count from 1 to the threshold of one of ``tables`` (the unmasked counts, labelled as in
-    the report). A table or a cell that cannot be found is a problem too, so that a check
-    never passes by finding nothing. Empty list: no small count published."""
+    """Problems (French) where a rendered document shows a count from 1 to the threshold of
+    one of ``tables`` (the unmasked counts, labelled as in the report: a row is found by its
+    label cells — a MultiIndex for several label columns —, a column by its header).
+
+    HTML: the cell at the row and the column must not hold a digit. Plain text (from
+    ``pdftotext -layout``, where columns are only spaces): the row must not show the small
+    number anywhere after its label. A table, row or cell that cannot be found is a problem
+    too, so that a check never passes by finding nothing. Empty list: no small count shown."""
     limit = settings().threshold if threshold is None else threshold
     named = tables.items() if isinstance(tables, Mapping) else ((f"tableau {i + 1}", t) for i, t in enumerate(tables))
-    rendered_tables = _rendered_tables(rendered)
+    html_mode = _is_html(rendered)
+    rendered_tables = _rendered_tables(rendered) if html_mode else []
+    text_rows = [] if html_mode else _text_lines(rendered)
     problems = []
     for name, table in named:
         small = [(r, c) for r in table.index for c in table.columns if 1 <= int(table.loc[r, c]) <= limit]
         if not small:
             continue
+        if not html_mode:
+            problems += _text_leaks(text_rows, name, table, small, limit)
+            continue
         wanted = [_clean(str(c)) for c in table.columns]
-        located = None
+        candidates = []  # (body, header) of every rendered table with these headers
         for rows in rendered_tables:
             for h, header in enumerate(rows):
                 if all(label in header for label in wanted):
-                    located = (rows[h + 1 :], header)
+                    candidates.append((rows[h + 1 :], header))
                     break
-            if located:
-                break
-        if located is None:
+        if not candidates:
             problems.append(f"{name} : tableau introuvable (en-têtes {', '.join(wanted)}).")
             continue
-        body, header = located
         for r, c in small:
-            label = _clean(str(r))
-            row = next((row for row in body if row and row[0] == label), None)
+            label = _label(r)
+            text_label = " × ".join(label)
+            found = None
+            for body, header in candidates:
+                row = next((row for row in body if len(row) >= len(label) and tuple(row[: len(label)]) == label), None)
+                if row is not None:
+                    found = (row, header)
+                    break
+            if found is None:
+                problems.append(f"{name} : case « {text_label} × {c} » introuvable.")
+                continue
+            row, header = found
             position = header.index(_clean(str(c)))
-            if row is not None and len(row) > len(header):  # a header without the index's corner cell
+            if len(row) > len(header):  # a header without the index's corner cell
                 position += len(row) - len(header)
-            if row is None or position >= len(row):
-                problems.append(f"{name} : case « {label} × {c} » introuvable.")
+            if position >= len(row):
+                problems.append(f"{name} : case « {text_label} × {c} » introuvable.")
             elif any(ch.isdigit() for ch in row[position]):
-                problems.append(f"{name} : « {label} × {c} » vaut {int(table.loc[r, c])} et s'affiche « {row[position]} » (secret non appliqué).")
+                problems.append(f"{name} : « {text_label} × {c} » vaut {int(table.loc[r, c])} et s'affiche « {row[position]} » (secret non appliqué).")
     return problems
 
 
