@@ -58,6 +58,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(f"SET threads = {max(os.cpu_count() or 1, 1)}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")  # our own messages only
     return con
 
 
