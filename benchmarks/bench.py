@@ -140,18 +140,22 @@ def main() -> None:
                 median_s=round(statistics.median(runs), 3), min_s=min(runs), peak_rss_mib=round(max(rss), 1)
             )
         if args.reports:
-            reports_out = work / "reports"
+            # results computed once (as the batch does), then the reports read them
+            computed = work / "resultats"
+            subprocess.run(
+                [VSM, "run", "--rules", "medecins-2024", "--feeds", str(feeds), "--patientele", str(patientele),
+                 "--out", str(computed)],
+                check=True, stdout=subprocess.DEVNULL,
+            )
+            common = ["--rules", "medecins-2024", "--feeds", str(feeds), "--patientele", str(patientele),
+                      "--results", str(computed), "--no-progress"]
             results["rapport régional"] = series(
                 "rapport régional",
-                [VSM, "reports", "--rules", "medecins-2024", "--periods", "P1", "--regions", "02",
-                 "--feeds", str(feeds), "--patientele", str(patientele), "--out", str(reports_out)],
+                [VSM, "reports", *common, "--periods", "P1", "--regions", "02", "--out", str(work / "un")],
                 args.repeat,
             )
             results["lot complet"] = series(
-                "lot complet",
-                [VSM, "reports", "--rules", "medecins-2024", "--feeds", str(feeds), "--patientele", str(patientele),
-                 "--out", str(reports_out)],
-                1,
+                "lot complet", [VSM, "reports", *common, "--out", str(work / "lot")], 1
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -78,6 +78,16 @@ def one(results: pd.DataFrame, ps_id: str | None = None) -> pd.Series:
     return match.iloc[0]
 
 
+# --------------------------------------------------------------------------- synthetic data
+
+
+def synth_scale(name: str = "demo") -> dict:
+    """A scale of params/synth.yml (« medecins », « centres »… of ``vsm synth --scale NAME``),
+    read from the file itself: the tests derive the expected sizes from it."""
+    data = yaml.safe_load((REPO_DIR / "params" / "synth.yml").read_text(encoding="utf-8"))
+    return dict(data["scales"][name])
+
+
 # --------------------------------------------------------------------------- rule sets
 
 

@@ -2,10 +2,12 @@
 notebook reported while the others complete, and the batch run for real on the demo data
 (three regions and the national synthesis of P1, executed by Papermill, rendered to HTML and
 PDF): statistical secrecy checked on the rendered documents, payment lists, forfait
-structure, and what a reader sees (Chromium screenshot, PDF pages)."""
+structure, what a reader sees (Chromium screenshot, PDF pages), and the acceptance case of
+a small region that publishes its figures (Martinique)."""
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 import shutil
@@ -118,9 +120,12 @@ def bogus(demo_results, tmp_path_factory):
     return batch.run_jobs([job], workers=1, progress=False)[0]
 
 
-# Guyane (03, 5 médecins in the demo data) and Mayotte (06, 1 médecin): regions whose every
-# figure is secret; Île-de-France (11, 338 médecins): a large region, with secondary masks.
-SMALL, LARGE = ("03", "06"), "11"
+# In the demo data (P1): Mayotte (06, 5 médecins), the only region whose every figure is
+# secret; Martinique (02, 40 médecins, 11 paid), a small region that publishes its key figures
+# with many secondary masks; Auvergne-Rhône-Alpes (84, 960 médecins, 957 eligible), a large
+# region whose « professionnels − éligibles » is a small count, hence secondary masks.
+SMALL, MARTINIQUE, LARGE = ("06",), "02", "84"
+REGIONS = (*SMALL, MARTINIQUE, LARGE)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +135,7 @@ def batch_run(demo_results, tmp_path_factory):
     rules = load_rules("medecins-2024")
     folder, _ = demo_results
     out = tmp_path_factory.mktemp("rapports")
-    outcome = batch.run_batch(rules, ["P1"], [*SMALL, LARGE], folder, out, workers=2, progress=False)
+    outcome = batch.run_batch(rules, ["P1"], list(REGIONS), folder, out, workers=2, progress=False)
     return rules, folder, out, outcome
 
 
@@ -178,14 +183,14 @@ def test_regional_report_executed_on_the_demo_data(batch_run):
     output = out / "medecins-2024" / "P1" / LARGE / "rapport.ipynb"
     nb = nbformat.read(output, as_version=4)
     facts = nb.metadata["vsm"]
-    assert (facts["region"], facts["region_name"], facts["period"]) == (LARGE, "Île-de-France", "P1")
+    assert (facts["region"], facts["region_name"], facts["period"]) == (LARGE, "Auvergne-Rhône-Alpes", "P1")
     assert (facts["start"], facts["end"], facts["payment"]) == ("2022-01-01", "2023-12-31", "1er semestre 2024")
     assert facts["snapshot_dates"] == ["2023-12-31"] and facts["rules"] == "medecins-2024"
     assert all("remove-input" in c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code")
 
     regional = region_rows(read_results(folder / "P1" / "resultats.parquet"), LARGE)
     text = _outputs_text(nb)
-    assert "Forfait VSM — Île-de-France (11) — période P1" in text
+    assert "Forfait VSM — Auvergne-Rhône-Alpes (84) — période P1" in text
     assert norm(fr.eur(sum(regional["amount_eur"], Decimal(0)))) in text
     assert "Professionnel A" in text and "Professionnel C" in text
     assert sum(1 for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})) == 3
@@ -196,7 +201,7 @@ def test_regional_report_executed_on_the_demo_data(batch_run):
 
 @pytest.mark.parametrize("region", SMALL)
 def test_small_region_rendered_without_any_small_count(batch_run, region):
-    """Guyane and Mayotte: nothing of the region is readable, in the HTML nor in the PDF."""
+    """Mayotte: nothing of the region is readable, in the HTML nor in the PDF."""
     rep, html, pdf = report_of(batch_run, region)
     assert rep.whole and 1 <= len(rep.regional) <= 10
     tables = rep.count_tables()
@@ -231,7 +236,7 @@ def test_large_region_shows_its_figures_and_no_small_count(batch_run):
 
 
 def test_professionals_minus_eligible_is_not_readable(batch_run):
-    """Île-de-France: 338 professionals, 336 eligible — one of the two is masked everywhere."""
+    """Auvergne-Rhône-Alpes: 960 professionals, 957 eligible — one of the two is masked everywhere."""
     from vsm import report as r
 
     rep, html, _ = report_of(batch_run, LARGE)
@@ -239,6 +244,37 @@ def test_professionals_minus_eligible_is_not_readable(batch_run):
     assert 1 <= kf.professionals - kf.eligible <= 10
     cells = set(re.findall(r'<td class="num">([^<]*)</td>', norm(html)))
     assert not {fr.integer(kf.professionals), fr.integer(kf.eligible)} <= cells
+
+
+def test_martinique_report_tells_how_much_to_how_many_and_why(batch_run):
+    """Acceptance case: a caisse reader of the Martinique P1 report sees how much is paid, to
+    how many professionals, and why — in French, in « L'essentiel » at the top of the HTML and
+    on the first page of the PDF — while no count from 1 to 10 is readable anywhere."""
+    from vsm import report as r
+
+    rep, html, pdf = report_of(batch_run, MARTINIQUE)
+    kf = r.key_figures(rep.regional, rep.rules)
+    assert not rep.whole and kf.paid > r.threshold()  # a small region, but one that publishes
+    total, paid, share = squash(fr.eur(kf.total_eur)), fr.integer(kf.paid), squash(fr.percent(kf.reached_share(1)))
+    assert re.fullmatch(r"\d{1,3}(?: \d{3})*,\d\d €", total) and re.fullmatch(r"\d+,\d %", share)  # « 23 989,88 € », « 27,5 % »
+    how_much = f"Montant total du forfait P1 (Martinique) : {total}, versé à {paid} professionnels rémunérés"
+    why = f"Pourquoi : {kf.reached[0]} éligibles ({share}) ont alimenté dans le DMP un VSM pour au moins 50 %"
+    text = squash(html_lib.unescape(re.sub(r"<[^>]+>", "", html)))
+    essentials = text.split("L'essentiel", 1)[1].split("La règle en bref", 1)[0]
+    assert how_much in essentials and why in essentials
+    assert f"Montant moyen : {squash(fr.eur(kf.mean_eur))} par professionnel rémunéré" in essentials
+    assert f'<td class="num">{paid}</td>' in html and total in squash(html)  # the key figures table too
+    listed = pd.read_csv(batch_run[2] / "medecins-2024" / "P1" / MARTINIQUE / "paiements.csv", dtype={"ps_id": str})
+    assert len(listed) == kf.paid
+    assert sum((Decimal(str(v)) for v in listed["payable_eur"]), Decimal(0)) == kf.total_eur  # what is paid, to the cent
+    tables = rep.count_tables()
+    assert any(1 <= v <= 10 for t in tables.values() for v in t.to_numpy().ravel())  # small counts to hide
+    assert secrecy.find_leaks(html, tables) == []
+    if pdf is None:
+        pytest.skip("pdftotext (poppler-utils) absent : installé par .ci/run")
+    assert secrecy.find_leaks(pdf, tables) == []
+    first_page = squash(pdf.split("\f", 1)[0])
+    assert how_much in first_page and why in first_page
 
 
 def test_national_synthesis_rendered_without_any_small_count(batch_run):
@@ -252,7 +288,7 @@ def test_national_synthesis_rendered_without_any_small_count(batch_run):
 def test_payment_lists_beside_the_reports_and_not_in_them(batch_run):
     rules, folder, out, outcome = batch_run
     results = read_results(folder / "P1" / "resultats.parquet")
-    for region in (*SMALL, LARGE):
+    for region in REGIONS:
         path = out / "medecins-2024" / "P1" / region / "paiements.csv"
         listed = pd.read_csv(path, dtype={"ps_id": str})
         regional = region_rows(results, region)
@@ -270,7 +306,7 @@ def test_payment_lists_beside_the_reports_and_not_in_them(batch_run):
 def test_every_notebook_rendered_and_indexed(batch_run):
     _, _, out, outcome = batch_run
     index = (out / "index.html").read_text(encoding="utf-8")
-    for region in (*SMALL, LARGE):
+    for region in REGIONS:
         for suffix in ("html", "pdf"):
             assert (out / "medecins-2024" / "P1" / region / f"rapport.{suffix}").is_file()
             assert f'href="medecins-2024/P1/{region}/rapport.{suffix}"' in index

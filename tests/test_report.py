@@ -442,11 +442,19 @@ def test_plan_regions_consistent_with_the_national_totals(demo):
 
 
 def test_amounts_and_shares_tied_to_a_masked_count_are_masked(demo):
-    report = regional(demo, "01")  # Guadeloupe: 11 professionals, few of them paid
+    """A region whose professionals are published but few of them paid. No region of the
+    demo data is so (Guyane pays 6 of its 18 but masks them all): Guadeloupe (44 professionals,
+    11 paid) restricted to its unpaid professionals and 5 of its paid ones."""
+    import dataclasses
+
+    full = regional(demo, "01")
+    results = full.results
+    paid = results[(results["region"].astype(str) == "01") & results["amount_eur"].map(lambda a: a > 0)]
+    report = dataclasses.replace(full, results=results.drop(index=paid.index[5:]))
     kf = r.key_figures(report.regional, report.rules)
-    assert kf.professionals == 11 and 1 <= kf.paid <= 10
+    assert kf.professionals == len(full.regional) - len(paid) + 5 and kf.professionals > 10 and kf.paid == 5
     shown = cells(r.publish(r.key_figures_frame(report.regional, report.rules, "P1", "01"), report.plan))
-    assert shown["Professionnels (patientèle « médecin traitant » en fin de période)"]["Valeur"] == "11"
+    assert shown["Professionnels (patientèle « médecin traitant » en fin de période)"]["Valeur"] == str(kf.professionals)
     for label in ("Rémunérés (forfait non nul)", "Montant total du forfait (P1)", "Montant moyen par professionnel rémunéré",
                   "Montant médian par professionnel rémunéré"):
         assert shown[label]["Valeur"] == "s", label
@@ -455,7 +463,7 @@ def test_amounts_and_shares_tied_to_a_masked_count_are_masked(demo):
 
 
 def test_small_region_publishes_nothing_of_its_own(demo):
-    report = regional(demo, "06")  # Mayotte: 1 professional
+    report = regional(demo, "06")  # Mayotte: 5 professionals
     assert report.whole
     for shown in (report.key_figures(), report.tier_totals(), report.near_thresholds(), report.quality()):
         assert isinstance(shown, r.Prose) and "non publié" in str(shown)
@@ -471,12 +479,13 @@ def test_small_region_publishes_nothing_of_its_own(demo):
 
 
 def test_large_region_essentials_in_french(demo):
-    report = regional(demo, "11")
+    report = regional(demo, "84")  # Auvergne-Rhône-Alpes: 960 professionals, 957 eligible
     kf = r.key_figures(report.regional, report.rules)
+    assert 1 <= kf.professionals - kf.eligible <= 10
     text = norm(str(report.essentials()))
     assert f"**{norm(fr.eur(kf.total_eur))}**" in text and f"**{kf.paid}** professionnels rémunérés" in text
     assert f"({norm(fr.percent(kf.reached_share(1)))})" in text
-    assert f"(sur **{kf.eligible}** éligibles)" in text  # 338 − 336 eligible: the professionals' count masked
+    assert f"(sur **{kf.eligible}** éligibles)" in text  # 960 − 957 eligible: the professionals' count masked
     assert f"**{kf.professionals}**" not in text
     rule = norm(str(report.rule_summary()))
     assert "part ≥ 50 % → forfait brut de 1 500,00 €" in rule and "patientèle « médecin traitant » / 800" in rule
@@ -504,7 +513,9 @@ def test_charts_bars_hold_zero_or_more_than_the_threshold(demo):
 
 
 def test_chart_not_drawn_for_a_small_population(demo):
-    report = regional(demo, "04")  # La Réunion: 27 eligible professionals < 33
+    report = regional(demo, "03")  # Guyane: 18 eligible professionals < 33
+    eligible = int(report.regional["eligible"].astype(bool).sum())
+    assert not report.whole and r.threshold() < eligible < r.chart_minimum()  # not withheld whole, but not charted
     shown = report.share_chart()
     assert isinstance(shown, r.Prose) and "moins de 33 professionnels" in norm(str(shown))
 
@@ -512,17 +523,17 @@ def test_chart_not_drawn_for_a_small_population(demo):
 def test_structure_section_with_and_without_results(demo):
     from vsm.structure import regional_summary
 
-    report = regional(demo, "11")
+    report = regional(demo, "84")
     parts = report.structure()
     text = norm("\n".join(str(p) for p in parts))
-    summary = regional_summary(report.structure_results, "11")
+    summary = regional_summary(report.structure_results, "84")
     assert "forfait structure 2023" in text and "7,00 € le point" in text
     assert norm(fr.eur(summary["total_eur"])) in text
     tables = [p for p in parts if isinstance(p, r.Table)]
     assert len(tables) == 2
-    # Île-de-France's VSM professionals count is masked (338 − 336): the structure section, on
-    # the very same médecins, must not give it back.
-    assert report.plan.is_masked("11", "professionnels")
+    # Auvergne-Rhône-Alpes's VSM professionals count is masked (960 − 957): the structure
+    # section, on the very same médecins, must not give it back.
+    assert report.plan.is_masked("84", "professionnels")
     assert tables[0].frame.iloc[-1]["Médecins"] == "s"
     counts = report.count_tables()
     assert {"structure points", "structure indicateurs"} <= set(counts)
@@ -530,6 +541,27 @@ def test_structure_section_with_and_without_results(demo):
                               {k: counts[k] for k in ("structure points", "structure indicateurs")}) == []
     bare = r.RegionalReport(report.rules, "P1", report.region, report.results, report.entry)
     assert "omise" in str(bare.structure()[0])
+
+
+def test_structure_section_keeps_the_count_the_vsm_report_publishes(demo):
+    """Martinique: the VSM sections publish its 40 professionals; the forfait structure
+    section is on the very same médecins, one of whom misses volet 1. Masking « 40 » there
+    would hide nothing (the reader has it), and publishing the médecins paid (39) would give
+    the one back: the paid count and its amounts are masked instead."""
+    report = regional(demo, "02")
+    n = len(report.regional)
+    assert not report.whole and not report.plan.is_masked("02", "professionnels")
+    structure = report.structure_results
+    mine = structure[structure["region"].astype(str) == "02"]
+    assert set(mine["ps_id"]) == set(report.regional["ps_id"])
+    paid = int((mine["total_points"] > 0).sum())
+    assert 1 <= n - paid <= 10
+    parts = report.structure()
+    headline = norm(str(parts[0]))
+    assert f"(sur **{n}** médecins de la région)" in headline
+    assert f"**{paid}** médecins" not in headline and "**s** à **s** médecins" in headline
+    distribution = [p for p in parts if isinstance(p, r.Table)][0].frame
+    assert distribution.iloc[-1]["Médecins"] == str(n) and distribution.iloc[0]["Médecins"] == "s"  # 0 point: n − paid
 
 
 def test_payments_section_says_where_the_list_is(demo):

@@ -353,6 +353,24 @@ def test_protect_forced_masks_and_threshold():
         secrecy.protect(groups, forced={"absent"})
 
 
+def test_protect_shown_groups_stay_visible_and_the_others_are_masked():
+    # 338 professionals, 336 eligible, but the reader already has the 338 from another part
+    # of the document (the VSM report, for its forfait structure section): « professionnels »
+    # cannot be the secondary mask, « eligibles » must go instead.
+    groups = nested_groups()
+    protection = secrecy.protect(groups, importance=IMPORTANT, shown={"professionnels"})
+    assert not protection.is_masked("professionnels") and protection.is_masked("eligibles")
+    assert secrecy.readable_small_sets(groups, protection.masked) == 0
+    with pytest.raises(VsmError, match="publiés ailleurs"):
+        secrecy.protect(groups, shown={"non_eligibles"})  # a small count cannot be shown
+    with pytest.raises(VsmError, match="publiés ailleurs"):
+        secrecy.protect(groups, forced={"eligibles"}, shown={"eligibles"})
+    with pytest.raises(VsmError, match="inconnus"):
+        secrecy.protect(groups, shown={"absent"})
+    with pytest.raises(VsmError, match="suffisent à retrouver"):  # 338 − 336 both shown: nothing to mask
+        secrecy.protect(groups, shown={"professionnels", "eligibles"})
+
+
 @hsettings(max_examples=40, deadline=None)
 @given(
     st.integers(min_value=0, max_value=60).flatmap(

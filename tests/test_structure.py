@@ -14,7 +14,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import REPO_DIR, SHARED_DIR, files_in, norm, squash, write_yaml
+from conftest import REPO_DIR, SHARED_DIR, files_in, norm, squash, synth_scale, write_yaml
 from vsm.cli import cli
 from vsm.errors import VsmError
 from vsm.inputs import InputErrors
@@ -547,11 +547,12 @@ def test_synth_file_is_a_valid_input(demo, rules, tmp_path):
     from vsm.structure import read_structure_input
 
     table = read_structure_input(out, rules)
-    assert len(table) == summary["medecins"] == 2000
+    medecins = synth_scale("demo")["medecins"]  # the médecins of « vsm synth --scale demo » (params/synth.yml)
+    assert len(table) == summary["medecins"] == medecins
     assert table["ps_id"].is_unique
     csv = tmp_path / "demo.csv"
     synthesize_structure(csv, scale="demo", seed=2024, rules=rules)
-    assert len(read_structure_input(csv, rules)) == 2000
+    assert len(read_structure_input(csv, rules)) == medecins
 
 
 def test_synth_calibration_demo(demo, rules):
@@ -605,7 +606,9 @@ def test_cli_synth(tmp_path):
     out = tmp_path / "ind.csv"
     result = invoke("structure", "synth", "--scale", "demo", "--seed", "3", "--out", out)
     assert result.exit_code == 0, result.output
-    assert "Indicateurs de 2 000 médecins" in norm(result.stdout)
+    medecins = synth_scale("demo")["medecins"]  # params/synth.yml
+    assert medecins >= 1000  # the count is written in French, with a thousands separator: « 8 000 »
+    assert f"Indicateurs de {medecins:,} médecins".replace(",", " ") in norm(result.stdout)
     assert "paiement moyen" in result.stdout
     assert out.is_file()
 

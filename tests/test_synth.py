@@ -11,9 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from vsm import synth
+from conftest import synth_scale
+from vsm import secrecy, synth
 from vsm.errors import VsmError
 from vsm.regions import load_regions
+from vsm.report import chart_minimum
 from vsm.synth import FEEDS_SCHEMA, PATIENTELE_SCHEMA, documented_scales, synthesize
 
 STRUCTURED = ("urn:asip:ci-sis:vsm:2012", "urn:ihe:pcc:ips:2020")
@@ -91,8 +93,11 @@ def test_summary_matches_files(demo):
     assert summary["feeds_rows"] == sum(pq.read_metadata(f).num_rows for f in files)
     assert summary["patientele_rows"] == pq.read_metadata(out / "patientele.parquet").num_rows
     assert (summary["scale"], summary["seed"]) == ("demo", 2024)
-    assert 1_900 <= summary["professionals"] <= 2_100 and 15 <= summary["centres"] <= 30
-    assert 500_000 <= summary["feeds_rows"] <= 1_500_000
+    spec = synth_scale("demo")  # the sizes params/synth.yml asks for
+    medecins, centres = spec["medecins"], spec["centres"]
+    assert 0.95 * medecins <= summary["professionals"] <= 1.05 * medecins
+    assert 0.75 * centres <= summary["centres"] <= 1.5 * centres
+    assert 250 * medecins <= summary["feeds_rows"] <= 750 * medecins  # a few hundred trace rows per médecin
 
 
 def test_feed_files_have_the_declared_schema(demo):
@@ -234,10 +239,24 @@ def test_ald_share_is_about_18_percent(con):
 
 
 def test_small_regions_keep_a_handful_of_professionals(con):
+    """The médecins are spread over the regions by ``poids_medecins`` (largest remainder, at
+    least ``min_medecins_per_region``): Mayotte keeps a handful, in the range where statistical
+    secrecy withholds the whole region, while Martinique, Guyane and Corse keep more than that
+    (from about twenty to about forty), so that their reports are not withheld whole."""
     counts = dict(con.execute("select region, count(distinct ps_id) from pat where ps_kind='medecin' "
                               "group by 1").fetchall())
-    assert 1 <= counts["06"] <= 3  # Mayotte
-    assert counts["03"] <= 15 and counts["94"] <= 15  # Guyane, Corse
+    spec = synth_scale("demo")
+    regions = load_regions()
+    total_weight = sum(region.poids_medecins for region in regions.values())
+    for code, region in regions.items():
+        share = spec["medecins"] * region.poids_medecins / total_weight
+        assert abs(counts[code] - max(share, spec["min_medecins_per_region"])) < 1, code
+    limit = secrecy.settings().threshold  # counts from 1 to 10 are masked
+    assert 1 <= counts["06"] <= limit  # Mayotte: every figure of its report is secret
+    assert {code for code, n in counts.items() if n <= limit} == {"06"}  # the only such region
+    assert limit < counts["02"] <= 60  # Martinique: about forty médecins, its figures published
+    assert limit < counts["03"] < chart_minimum()  # Guyane: not withheld whole, but too few for a chart
+    assert counts["94"] <= 60  # Corse
     assert counts["11"] > 250  # Île-de-France
 
 

@@ -1741,8 +1741,10 @@ def structure_section(
     """The « Forfait structure 2023 » part of a regional report: total to pay, distribution
     of points, share of professionals meeting each indicator — with the same formatting and
     secrecy rules (a structure population of 1 to 10 médecins publishes nothing; when it is
-    the very population of the VSM report, its size is masked like the VSM one). The typed
-    tables shown are also put in ``frames`` when given."""
+    the very population of the VSM report, its size shares the fate of the VSM one: masked
+    with it, and when the VSM report publishes it, never masked here, since the reader has it
+    anyway — the other counts are masked instead). The typed tables shown are also put in
+    ``frames`` when given."""
     from .structure import load_structure_rules, total_eur
 
     if structure is None:
@@ -1755,12 +1757,14 @@ def structure_section(
     mine = structure[structure["region"].astype(str) == code] if "region" in structure.columns else structure.iloc[0:0]
     scope = f"structure_{code}"
     pop, brackets, indicators = structure_population(mine, rules, scope)
-    forced = set()
+    forced, shown_elsewhere = set(), set()
     same = set(mine["ps_id"].astype(str)) == set(vsm_results["ps_id"].astype(str))
-    if same and plan.covers(code) and plan.is_masked(code, "professionnels"):
-        forced.add("structure_professionnels")
+    if same and plan.covers(code):
+        # The same médecins as the VSM report: « structure_professionnels » is its « professionnels ».
+        (forced if plan.is_masked(code, "professionnels") else shown_elsewhere).add("structure_professionnels")
     whole = plan.covers(code) and plan.whole(code) or small(len(mine))
-    protection = secrecy.protect(pop.groups, importance=pop.importance, forced=forced, whole=whole)
+    protection = secrecy.protect(pop.groups, importance=pop.importance, forced=forced,
+                                 shown=set() if whole else shown_elsewhere, whole=whole)
     local = Secrecy({scope: protection})
     n = len(mine)
     paid = pop.count("structure_payes")

@@ -418,12 +418,14 @@ def _involved(target: np.ndarray, forms: np.ndarray, visible: list[int]) -> list
     return [g for j, g in enumerate(visible) if abs(c0[j]) > 1e-9 or (len(null) and np.abs(null[:, j]).max() > 1e-9)]
 
 
-def _cheapest_cut(target: np.ndarray, forms: np.ndarray, masked: set[int], weight: list[int], value: list[int]) -> set[int]:
+def _cheapest_cut(target: np.ndarray, forms: np.ndarray, masked: set[int], weight: list[int], value: list[int],
+                  fixed: frozenset[int] | set[int] = frozenset()) -> set[int]:
     """The published groups to mask so that ``target`` is no longer readable: the fewest
     groups among the least important ones (the most important group masked is as little
-    important as possible, then as few groups as possible, then the smallest counts)."""
+    important as possible, then as few groups as possible, then the smallest counts).
+    ``fixed`` groups are published elsewhere: they stay visible and are never chosen."""
     visible = [i for i in range(len(forms)) if i not in masked]
-    involved = _involved(target, forms, visible)
+    involved = [i for i in _involved(target, forms, visible) if i not in fixed]
     tried: dict[frozenset, bool] = {}
 
     def hides(cut: tuple[int, ...]) -> bool:
@@ -449,6 +451,7 @@ def protect(
     *,
     importance: Mapping[str, int] | None = None,
     forced: Iterable[str] = (),
+    shown: Iterable[str] = (),
     whole: bool = False,
     threshold: int | None = None,
 ) -> Protection:
@@ -469,6 +472,10 @@ def protect(
        default 50; then the smaller count first) whose masking makes fewer sets readable.
     3. Secondary masks that turn out unnecessary are lifted, most important first.
 
+    ``shown``: groups whose count the reader already has from elsewhere (the same
+    professionals counted in another part of the document): never masked, always counted
+    as readable; the secondary masks are taken among the other groups.
+
     ``whole``: mask everything (even zeros), for a population too small to say anything
     about (zeros would tell where its few professionals are).
     """
@@ -476,10 +483,10 @@ def protect(
     names = list(groups)
     forms, counts = _atoms(groups, names)
     values = {n: int(forms[i] @ counts) if len(counts) else 0 for i, n in enumerate(names)}
-    forced = set(forced)
-    unknown = forced - set(names)
+    forced, shown = set(forced), set(shown)
+    unknown = (forced | shown) - set(names)
     if unknown:
-        raise VsmError(f"Secret statistique : groupes à masquer inconnus : {', '.join(sorted(unknown))}.")
+        raise VsmError(f"Secret statistique : groupes inconnus : {', '.join(sorted(unknown))}.")
     if whole:
         return Protection(values, frozenset(names), frozenset(names), limit, whole=True)
     # Identical groups are one published number.
@@ -495,6 +502,10 @@ def protect(
     form_value = [values[m[0]] for m in members]
     weight = [max((importance or {}).get(n, 50) for n in m) for m in members]
     masked = {i for i, m in enumerate(members) if 1 <= form_value[i] <= limit or forced & set(m)}
+    fixed = frozenset(i for i, m in enumerate(members) if shown & set(m))
+    if masked & fixed:
+        clash = ", ".join(sorted(n for i in masked & fixed for n in members[i]))
+        raise VsmError(f"Secret statistique : groupes publiés ailleurs mais à masquer ici : {clash}.")
     primary = set(masked)
     sensitive = _sensitive(unique, counts, limit)
 
@@ -504,8 +515,11 @@ def protect(
 
     current = leaks(masked)
     while len(current):
-        cut = _cheapest_cut(current[0], unique, masked, weight, form_value)
+        cut = _cheapest_cut(current[0], unique, masked, weight, form_value, fixed)
         if not cut:
+            if fixed:
+                raise VsmError("Secret statistique : les effectifs déjà publiés ailleurs suffisent à retrouver un "
+                               f"effectif de 1 à {limit} ; aucun masque ne peut l'empêcher.")
             break
         masked |= cut
         current = leaks(masked)
