@@ -444,3 +444,28 @@ def test_cli_structure_file_must_exist(tmp_path):
     outcome = invoke("reports", "--rules", "medecins-2024", "--structure", tmp_path / "absent.csv", "--out", tmp_path / "r")
     assert outcome.exit_code == 2 and "--structure" in outcome.output
     assert not (tmp_path / "r").exists()
+
+
+def test_results_of_the_given_extracts_are_reused_and_recomputed_when_they_change(tmp_path):
+    """--feeds/--patientele: computed once, reused while the extracts are unchanged."""
+    from test_aggregate import FEED_COLUMNS, PATIENTELE, TRACES, write_csv
+
+    feeds = write_csv(tmp_path / "traces.csv", FEED_COLUMNS, [t[:7] for t in TRACES])
+    patientele = write_csv(
+        tmp_path / "patientele.csv",
+        ["ps_id", "ps_kind", "region", "departement", "snapshot_date", "patients_mt", "patients_mt_ald"],
+        [p[:7] for p in PATIENTELE],
+    )
+    rules = load_rules("medecins-2024")
+    folder = tmp_path / "resultats"
+    said: list[str] = []
+    first = batch.ensure_results(rules, folder, feeds, patientele, say=said.append)
+    assert said[-1].startswith("Calcul des résultats")
+    again = batch.ensure_results(rules, folder, feeds, patientele, say=said.append)
+    assert said[-1].startswith("Résultats à jour pour ces extractions")
+    assert again["inputs"] == first["inputs"]
+    rows = [t[:7] for t in TRACES] + [("A", "D99", "2023-04-04", "SYNTH", "urn:asip:ci-sis:vsm:2012", "success", "creation")]
+    write_csv(feeds, FEED_COLUMNS, rows)  # the extract changes: computed again
+    third = batch.ensure_results(rules, folder, feeds, patientele, say=said.append)
+    assert said[-1].startswith("Calcul des résultats")
+    assert third["inputs"]["feeds"]["rows"] == len(TRACES) + 1

@@ -415,3 +415,16 @@ def test_find_leaks_plain_text_wrapped_labels_and_prose():
     assert "vaut 7" in secrecy.find_leaks(leaky, {"chiffres": counts})[0]
     assert secrecy.find_leaks(wrapped.replace("en     s", "en     7,0 %"), {"chiffres": counts}) == []  # a share, not a count
     assert "introuvable" in secrecy.find_leaks("rien ici\n", {"chiffres": counts})[0]
+
+
+def test_unique_rows_matches_numpy_unique_on_rows():
+    import numpy as np
+
+    from vsm.secrecy import _unique_rows
+
+    rng = np.random.default_rng(7)
+    for width in (1, 2, 17, 63, 64):
+        matrix = rng.random((2000, width)) < 0.3
+        atoms, counts = _unique_rows(matrix)
+        expected_atoms, expected_counts = np.unique(matrix, axis=0, return_counts=True)
+        assert atoms.dtype == bool and (atoms == expected_atoms).all() and (counts == expected_counts).all()

@@ -143,13 +143,18 @@ def staleness(rules: RuleSet, results_dir: Path) -> str | None:
     return None
 
 
-def _is_demo(manifest_path: Path, demo: tuple[Path, Path]) -> bool:
+def _computed_from(manifest_path: Path, extracts: tuple[Path, Path]) -> bool | None:
+    """Whether the results were computed from these extracts (None: unreadable manifest)."""
     try:
         inputs = json.loads(manifest_path.read_text(encoding="utf-8")).get("inputs", {})
         used = (Path(inputs["feeds"]["path"]).resolve(), Path(inputs["patientele"]["path"]).resolve())
     except (json.JSONDecodeError, KeyError, TypeError):
-        return True  # unreadable manifest: nothing worth keeping
-    return used == (demo[0].resolve(), demo[1].resolve())
+        return None
+    return used == (Path(extracts[0]).resolve(), Path(extracts[1]).resolve())
+
+
+def _is_demo(manifest_path: Path, demo: tuple[Path, Path]) -> bool:
+    return _computed_from(manifest_path, demo) is not False  # unreadable manifest: nothing worth keeping
 
 
 def ensure_results(
@@ -164,6 +169,14 @@ def ensure_results(
     from .pipeline import ensure_demo_data, run
 
     if feeds is not None:
+        manifest_path = results_dir / MANIFEST_FILE
+        if (
+            manifest_path.is_file()
+            and _computed_from(manifest_path, (feeds, patientele))
+            and staleness(rules, results_dir) is None
+        ):
+            say(f"Résultats à jour pour ces extractions : {results_dir}")
+            return read_manifest(results_dir)
         say(f"Calcul des résultats à partir de {feeds} et {patientele}…")
         return run(rules, feeds, patientele, results_dir)
     problem = staleness(rules, results_dir)

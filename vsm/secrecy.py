@@ -367,8 +367,22 @@ def _atoms(groups: Mapping[str, np.ndarray], names: list[str]) -> tuple[np.ndarr
     matrix = np.column_stack([np.asarray(groups[n], dtype=bool) for n in names])
     if matrix.shape[0] == 0:
         return np.zeros((len(names), 0)), np.zeros(0, dtype=np.int64)
-    atoms, counts = np.unique(matrix, axis=0, return_counts=True)
+    atoms, counts = _unique_rows(matrix)
     return atoms.T.astype(np.float64), counts.astype(np.int64)
+
+
+def _unique_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(matrix, axis=0, return_counts=True)`` for a boolean matrix, in the same
+    (lexicographic) order, but sorting one integer per row instead of rows: each row is read
+    as a binary number, its first column the most significant bit."""
+    width = matrix.shape[1]
+    if width > 63:
+        return np.unique(matrix, axis=0, return_counts=True)
+    weights = np.left_shift(np.uint64(1), np.arange(width - 1, -1, -1, dtype=np.uint64))
+    keys = (matrix.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    unique_keys, counts = np.unique(keys, return_counts=True)
+    atoms = (unique_keys[:, None] & weights[None, :]) != 0
+    return atoms, counts
 
 
 def _sensitive(forms: np.ndarray, counts: np.ndarray, threshold: int) -> np.ndarray:
