@@ -141,15 +141,18 @@ def _summary(results, period: str) -> str:
 
 def _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path, out_path=None):
     """Rules, results (and the manifest when computed from extracts)."""
-    from .forfait import compute
-    from .inputs import read_counts, read_paid
     from .rules import load_rules
 
     _check_sources(counts_path, feeds_path, patientele_path)
     rules = load_rules(rules_ref)
     rules.period(period)
+    if paid_path is not None or counts_path is not None:  # pandas is needed at once
+        from .inputs import read_paid
     paid = read_paid(paid_path) if paid_path is not None else None
     if counts_path is not None:
+        from .forfait import compute
+        from .inputs import read_counts
+
         counts = read_counts(counts_path)
         return rules, compute(counts, rules, period, paid=paid, source=str(counts_path)), None
     from .pipeline import compute_extracts
