@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .display import Prose  # noqa: F401 (re-exported for the notebooks)
 from . import present as fr
 from .examples import Examples, check_examples, load_examples
 from .forfait import compute
@@ -67,23 +68,6 @@ class Table:
 
     def __repr__(self) -> str:
         return as_text(self.frame)
-
-
-@dataclass(frozen=True)
-class Prose:
-    """French Markdown text: rendered in a notebook, its source everywhere else (never an
-    English placeholder such as « <IPython.core.display.Markdown object> »)."""
-
-    text: str
-
-    def _repr_markdown_(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 def as_text(frame: pd.DataFrame) -> str:

@@ -55,6 +55,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from .display import Prose  # noqa: F401 (re-exported for the notebooks)
 from . import present as fr
 from . import secrecy
 from .errors import VsmError
@@ -324,21 +325,6 @@ class Table:
 
     def __repr__(self) -> str:
         return as_text(self.frame) + (f"\n\n{self.note}" if self.note else "")
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class Prose:
-    """French Markdown text (its source as the plain-text representation)."""
-
-    text: str
-
-    def _repr_markdown_(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:
-        return self.text
 
     __str__ = __repr__
 
