@@ -205,3 +205,25 @@ def test_schemas_are_frictionless_table_schemas_matching_the_code():
         for field in schema["fields"]:
             assert field["type"] in {"string", "date", "integer"}
             json.dumps(field)
+
+
+def test_extracts_saved_by_a_french_spreadsheet_give_the_same_results(tmp_path):
+    """« ; » separators and a UTF-8 BOM (as a French spreadsheet saves CSV): same amounts."""
+    import csv
+
+    def write(path: Path, header: list[str], rows: list[tuple]) -> Path:
+        with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle, delimiter=";")
+            writer.writerow(header)
+            writer.writerows(rows)
+        return path
+
+    rules = load_rules("medecins-2024")
+    semicolons = compute_extracts(
+        rules, "P1", write(tmp_path / "t.csv", FEED_COLUMNS, FEEDS), write(tmp_path / "p.csv", PAT_COLUMNS, PAT),
+        tmp_path / "a.csv",
+    )
+    commas = compute_extracts(rules, "P1", good_feeds(tmp_path), good_patientele(tmp_path), tmp_path / "b.csv")
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert semicolons["inputs"]["feeds"]["rows"] == len(FEEDS)
+    assert semicolons["periods"]["P1"]["feeds_rows_by_reason"] == commas["periods"]["P1"]["feeds_rows_by_reason"]

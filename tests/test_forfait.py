@@ -532,3 +532,20 @@ def test_fichier_parquet_numerote_les_lignes_de_donnees_a_partir_de_1(tmp_path):
         read_counts(path)
     message = str(info.value)
     assert str(path) in message and "ligne 2" in message and "« dmp_vsm_structured »" in message
+
+
+def test_counts_csv_from_a_french_spreadsheet_semicolons_and_bom(tmp_path):
+    """A CSV saved by a French spreadsheet (UTF-8 with BOM, « ; » separator) reads the same."""
+    from vsm.forfait import compute
+    from vsm.inputs import read_counts
+    from vsm.rules import load_rules
+
+    path = tmp_path / "effectifs.csv"
+    path.write_bytes(
+        "\ufeffps_id;patients_mt;patients_mt_ald;dmp_vsm;dmp_vsm_structured\r\n"
+        "0012;1000;100;50;30\r\n".encode("utf-8")
+    )
+    counts = read_counts(path)
+    assert list(counts["ps_id"]) == ["0012"]
+    results = compute(counts, load_rules("medecins-2024"), "P1")
+    assert str(results["amount_eur"].iloc[0]) == "2250.00"  # (1 500 + 300) × 1 000 / 800

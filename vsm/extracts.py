@@ -78,6 +78,7 @@ class Extract:
     columns: dict[str, str]  # column name → DuckDB type
     rows: int = 0
     file_info: list[InputFile] = field(default_factory=list)
+    delimiter: str = ","  # CSV only: « , » or, from a French spreadsheet, « ; »
 
     @property
     def label(self) -> str:
@@ -87,7 +88,10 @@ class Extract:
         """A DuckDB table function reading every file of the extract."""
         files = "[" + ", ".join(_sql_str(str(f)) for f in self.files) + "]"
         if self.kind == "csv":
-            return f"read_csv({files}, header = true, all_varchar = true, auto_detect = false, columns = {self._csv_columns()}{extra})"
+            return (
+                f"read_csv({files}, header = true, all_varchar = true, auto_detect = false, "
+                f"delim = {_sql_str(self.delimiter)}, columns = {self._csv_columns()}{extra})"
+            )
         return f"read_parquet({files}{extra})"
 
     def _csv_columns(self) -> str:
@@ -138,6 +142,7 @@ def open_extract(con: duckdb.DuckDBPyConnection, path: Path | str, schema: str) 
         except duckdb.Error as exc:
             raise VsmError(f"Fichier « {path} » illisible comme CSV : {str(exc).splitlines()[0]}") from None
         columns = {c: "VARCHAR" for c in header}
+        delimiter = con.execute(f"SELECT Delimiter FROM sniff_csv({_sql_str(str(files[0]))})").fetchall()[0][0]
     else:
         try:
             described = con.execute(
@@ -157,6 +162,8 @@ def open_extract(con: duckdb.DuckDBPyConnection, path: Path | str, schema: str) 
             + f" ; schéma params/schemas/{schema}.schema.json)."
         )
     extract = Extract(path=path, kind=kind, files=files, columns=columns)
+    if kind == "csv":
+        extract.delimiter = delimiter if delimiter in (",", ";", "\t", "|") else ","
     extract.file_info = [_file_info(con, extract, f) for f in files]
     extract.rows = sum(info.rows for info in extract.file_info)
     return extract
@@ -165,7 +172,8 @@ def open_extract(con: duckdb.DuckDBPyConnection, path: Path | str, schema: str) 
 def _file_info(con: duckdb.DuckDBPyConnection, extract: Extract, file: Path) -> InputFile:
     if extract.kind == "csv":
         rows = con.execute(
-            f"SELECT count(*) FROM read_csv({_sql_str(str(file))}, header = true, all_varchar = true)"
+            f"SELECT count(*) FROM read_csv({_sql_str(str(file))}, header = true, all_varchar = true, "
+            f"auto_detect = false, delim = {_sql_str(extract.delimiter)}, columns = {extract._csv_columns()})"
         ).fetchone()[0]
     else:
         rows = con.execute(

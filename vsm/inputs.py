@@ -43,7 +43,7 @@ def read_table(path: Path | str) -> tuple[pd.DataFrame, str]:
     kind = table_format(path)
     try:
         if kind == "csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=_separator(path))
         else:
             frame = pd.read_parquet(path)
     except UnicodeDecodeError:
@@ -51,6 +51,13 @@ def read_table(path: Path | str) -> tuple[pd.DataFrame, str]:
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise VsmError(f"Fichier « {path} » illisible comme {kind.upper()} : {exc}") from None
     return frame, kind
+
+
+def _separator(path: Path) -> str:
+    """« ; » when the header line uses it and no comma (a CSV saved by a French spreadsheet)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    return ";" if ";" in header and "," not in header else ","
 
 
 def row_label(kind: str, index: int) -> str:
