@@ -34,13 +34,12 @@ from typing import Callable
 
 from . import present as fr
 from .errors import VsmError
-from .paths import PROJECT_DIR
+from .paths import NOTEBOOKS_DIR, PROJECT_DIR
 from .regions import load_regions, normalize_region
 from .report import MANIFEST_FILE, NATIONAL, read_manifest, results_path, title_facts
 from .results import atomic_path
 from .rules import RuleSet
 
-NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 REGIONAL_NOTEBOOK = NOTEBOOKS_DIR / "rapport_regional.ipynb"
 NATIONAL_NOTEBOOK = NOTEBOOKS_DIR / "synthese_nationale.ipynb"
 REGIONAL_OUTPUT = "rapport.ipynb"

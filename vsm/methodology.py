@@ -364,28 +364,27 @@ def majoration_counts(rules: RuleSet) -> pd.DataFrame:
     return _counts(rows)
 
 
-def weighting_counts(rules: RuleSet) -> pd.DataFrame:
-    """The same first-tier doctor with patientèles of 400, 800, 1 000 and 1 600 patients MT."""
+def _first_tier_doctors(rules: RuleSet, prefix: str, patienteles: tuple[int, ...]) -> pd.DataFrame:
+    """The same doctor, exactly at the first tier and without structured VSM, with each of
+    the given patientèles MT."""
     first = rules.tiers.levels[0].min_share
     base = _lcm(first.denominator) * 50
     fed = _at(first, base)
     return _counts([
-        {"ps_id": f"W{mt}", "cas": f"{fr.integer(mt)} patients MT", "patients_mt": mt, "patients_mt_ald": base,
+        {"ps_id": f"{prefix}{mt}", "cas": f"{fr.integer(mt)} patients MT", "patients_mt": mt, "patients_mt_ald": base,
          "dmp_vsm": fed, "dmp_vsm_structured": 0}
-        for mt in (400, 800, 1000, 1600)
+        for mt in patienteles
     ])
+
+
+def weighting_counts(rules: RuleSet) -> pd.DataFrame:
+    """The same first-tier doctor with patientèles of 400, 800, 1 000 and 1 600 patients MT."""
+    return _first_tier_doctors(rules, "W", (400, 800, 1000, 1600))
 
 
 def rounding_counts(rules: RuleSet) -> pd.DataFrame:
     """First-tier doctors whose weighted amount falls on a half cent (1 001 and 1 003 patients MT)."""
-    first = rules.tiers.levels[0].min_share
-    base = _lcm(first.denominator) * 50
-    fed = _at(first, base)
-    return _counts([
-        {"ps_id": f"R{mt}", "cas": f"{fr.integer(mt)} patients MT", "patients_mt": mt, "patients_mt_ald": base,
-         "dmp_vsm": fed, "dmp_vsm_structured": 0}
-        for mt in (1001, 1003)
-    ])
+    return _first_tier_doctors(rules, "R", (1001, 1003))
 
 
 def complement_period(rules: RuleSet) -> str | None:

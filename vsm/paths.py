@@ -7,6 +7,7 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
+NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 
 
 def params_dir() -> Path:

@@ -46,10 +46,9 @@ import nbformat
 from . import __version__
 from . import present as fr
 from .errors import VsmError
-from .paths import PROJECT_DIR
+from .paths import NOTEBOOKS_DIR
 from .results import atomic_path
 
-NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 QUARTO_CONFIG = NOTEBOOKS_DIR / "_quarto.yml"
 CSS_PATH = NOTEBOOKS_DIR / "rapport.css"
 QUARTO_OUT = "_rendu"
