@@ -4,6 +4,7 @@ no output is left behind."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -73,8 +74,23 @@ def test_feeds_unknown_status(tmp_path):
 
 
 def test_feeds_unknown_action(tmp_path):
+    feeds = good_feeds(tmp_path, with_row(FEEDS, 8, 6, "delete"))
+    fails(tmp_path, feeds, good_patientele(tmp_path), "ligne 10", "« action »", "« delete »", "creation, update, deletion")
+
+
+def test_bad_row_outside_the_periods_computed_is_counted_outside_not_read(tmp_path):
+    # row 9 (2024-03-01) lies in P2 only: P1 alone does not read it, and counts it outside
+    # the period; computing both periods reads it, and stops on it.
     feeds = good_feeds(tmp_path, with_row(FEEDS, 9, 6, "delete"))
-    fails(tmp_path, feeds, good_patientele(tmp_path), "ligne 11", "« action »", "« delete »", "creation, update, deletion")
+    patientele = good_patientele(tmp_path)
+    data = compute_extracts(load_rules("medecins-2024"), "P1", feeds, patientele, tmp_path / "p1.parquet")
+    by_reason = {k: v["rows"] for k, v in data["periods"]["P1"]["feeds_rows_by_reason"].items() if v["rows"]}
+    assert by_reason == dict(Counter(t[7] for t in TRACES))  # as if the row were valid
+    assert by_reason["outside_period"] == 5  # D3, D4, D8 in 2024 (the bad row), D11, D22
+    with pytest.raises(VsmError) as caught:
+        run(load_rules("medecins-2024"), feeds, patientele, tmp_path / "both")
+    assert "ligne 11" in str(caught.value) and "« delete »" in str(caught.value)
+    assert not (tmp_path / "both").exists()
 
 
 def test_feeds_empty_dmp_id(tmp_path):
@@ -161,7 +177,7 @@ def test_departement_is_optional(tmp_path):
 
 
 def test_run_leaves_no_partial_folder_after_an_error(tmp_path):
-    feeds = good_feeds(tmp_path, with_row(FEEDS, 3, 5, "ko"))
+    feeds = good_feeds(tmp_path, with_row(FEEDS, 4, 5, "ko"))  # 2024-01-01: in P2
     out = tmp_path / "resultats"
     with pytest.raises(VsmError):
         run(load_rules("medecins-2024"), feeds, good_patientele(tmp_path), out)
@@ -172,12 +188,12 @@ def test_run_leaves_no_partial_folder_after_an_error(tmp_path):
 
 
 def test_run_cli_error_is_french_and_exit_code_non_zero(tmp_path):
-    feeds = good_feeds(tmp_path, with_row(FEEDS, 3, 5, "ko"))
+    feeds = good_feeds(tmp_path, with_row(FEEDS, 4, 5, "ko"))  # 2024-01-01: in P2
     result = CliRunner().invoke(
         cli, ["run", "--feeds", str(feeds), "--patientele", str(good_patientele(tmp_path)), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2
-    assert "Erreur : Fichier" in result.output and "ligne 5" in result.output
+    assert "Erreur : Fichier" in result.output and "ligne 6" in result.output
     assert not (tmp_path / "o").exists()
 
 

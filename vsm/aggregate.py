@@ -12,19 +12,25 @@ Methodology note (002), § 2:
 
 Every period of a rule set is computed from two scans of the traces, whatever the number
 of periods:
-1. the *tally*: every row grouped by (status, type_code, action) — low-cardinality columns —
-   plus « missing » flags for identifiers and dates where the Parquet statistics cannot
-   rule them out; it validates every row and gives each its reason (invalid, excluded by a
-   rule, or candidate);
+1. the *tally*: the rows dated from the first period's start to the last period's end (or
+   with no readable date), grouped by (status, type_code, action) — low-cardinality
+   columns — plus, per period, whether the row falls inside it, and « missing » flags for
+   identifiers and dates where the Parquet statistics cannot rule them out. It validates
+   those rows and gives each its reason: invalid (the whole run stops, naming file, line
+   and column), outside the period, excluded by a rule, or candidate. Rows dated outside
+   every period are « outside the period » without being read (their row groups are
+   skipped on the Parquet statistics), so a bad row there does not block the computation.
+   The tally runs in the background while the patientèle is validated;
 2. the *numerator*: only the candidate rows inside the periods (filters pushed into the
    Parquet scan, so identifiers are decoded for those rows only), grouped by (professional,
    DMP), with per-period counts and flags.
-A candidate row is counted in a period when the numerator saw it there, and is « outside
-the period » otherwise: the counts by reason add up to the number of input rows.
+Both scans must agree exactly on the number of candidate rows of each period; the counts
+by reason add up to the number of input rows.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,7 +51,8 @@ from .rules import RuleSet
 if TYPE_CHECKING:  # pandas is imported when the numerator comes back, not at start-up
     import pandas as pd
 
-# Every reason a trace row can have, in the order they are tested, with its French label.
+# Every reason a trace row can have, in the order they are tested, with its French label
+# (an invalid row stops the run; the date is tested first, see scan 1 below).
 FEED_REASONS: dict[str, str] = {
     "invalid_ps_id": "ligne invalide : professionnel vide",
     "invalid_dmp_id": "ligne invalide : DMP vide",
@@ -53,10 +60,10 @@ FEED_REASONS: dict[str, str] = {
     "invalid_type_code": "ligne invalide : typeCode vide",
     "invalid_status": "ligne invalide : statut inconnu",
     "invalid_action": "ligne invalide : action inconnue",
+    "outside_period": "hors de la période d'observation",
     "status_not_counted": "alimentation en échec",
     "type_not_counted": "autre type de document (typeCode)",
     "action_not_counted": "suppression (action non comptée)",
-    "outside_period": "hors de la période d'observation",
     "no_patientele": "professionnel absent de la patientèle à la fin de la période",
     "other_population": "professionnel d'une autre population que le jeu de règles",
     "counted": "alimentation comptée",
@@ -107,39 +114,130 @@ def _counted_filter(rules: RuleSet) -> str:
 _FLAGGED = ("ps_id", "dmp_id", "event_date")  # high-cardinality: the tally keeps only « missing » flags
 
 
-def tally_sql(extract: Extract, checked: tuple[str, ...]) -> str:
-    """Rows grouped by the low-cardinality columns that decide a row's reason.
+def _date_range(rules: RuleSet, periods: list[str]) -> tuple[str, str]:
+    start = min(rules.period(p).start for p in periods)
+    end = max(rules.period(p).end for p in periods)
+    return start.isoformat(), end.isoformat()
 
+
+def tally_sql(extract: Extract, checked: tuple[str, ...], rules: RuleSet, periods: list[str]) -> str:
+    """Rows that may fall in one of the periods, grouped by what decides their reason.
+
+    Only rows dated from the first period's start to the last period's end (or with no
+    readable date) are read: the filter is pushed into the Parquet scan, so row groups
+    outside are skipped on their statistics; the others are outside every period.
     Identifiers and dates are not grouped on: only whether they are missing, and only for
-    the columns in ``checked`` (those the Parquet statistics could not clear); the others
-    are known present. Whether a row falls inside a period is decided by the numerator scan.
+    the columns in ``checked`` (those the Parquet statistics could not clear); plus, per
+    period, whether the row falls inside it.
     """
+    date = date_expr(extract, "event_date")
     flags = []
     for column in _FLAGGED:
-        value = date_expr(extract, column) if column == "event_date" else text_expr(extract, column)
+        value = date if column == "event_date" else text_expr(extract, column)
         flags.append(f"{value} IS NULL AS {column}_missing" if column in checked else f"false AS {column}_missing")
+    start, end = _date_range(rules, periods)
+    in_range = f"{date} BETWEEN DATE '{start}' AND DATE '{end}'"
+    where = f"({date} IS NULL OR {in_range})" if "event_date" in checked else in_range
+    if len(periods) == 1:
+        inside = ["true AS in0"]  # the range is the period
+    else:
+        inside = [f"coalesce({_between(rules, pid, date)}, false) AS in{i}" for i, pid in enumerate(periods)]
     return (
-        f"SELECT {', '.join(flags)}, "
+        f"SELECT {', '.join(flags)}, {', '.join(inside)}, "
         f"{text_expr(extract, 'type_code')} AS type_code, {text_expr(extract, 'status')} AS status, "
         f"{text_expr(extract, 'action', default='creation')} AS action, count(*) AS n "
-        f"FROM {extract.scan_sql(', union_by_name = true' if extract.kind == 'parquet' else '')} GROUP BY ALL"
+        f"FROM {extract.scan_sql(', union_by_name = true' if extract.kind == 'parquet' else '')} "
+        f"WHERE {where} GROUP BY ALL"
     )
 
 
-def reason_case(rules: RuleSet) -> str:
-    """CASE giving each tally group its reason; rows that pass every check are « candidate »:
-    counted if inside the period (decided by the numerator scan)."""
-    ind = rules.indicator
+def invalid_case() -> str:
+    """CASE naming the first rule a tally group breaks (NULL when valid)."""
     flags = {f"{column} IS NULL": f"{column}_missing" for column in _FLAGGED}
-    branches = [
-        f"WHEN {flags.get(condition, condition)} THEN '{reason}'" for reason, condition, _, _ in feed_check_sql()
-    ]
-    branches += [
-        f"WHEN status NOT IN ({_in_list(ind.counted_statuses.value)}) THEN 'status_not_counted'",
-        f"WHEN type_code NOT IN ({_in_list(ind.type_codes.value)}) THEN 'type_not_counted'",
-        f"WHEN action NOT IN ({_in_list(ind.counted_actions.value)}) THEN 'action_not_counted'",
-    ]
-    return f"CASE {' '.join(branches)} ELSE 'candidate' END"
+    branches = [f"WHEN {flags.get(condition, condition)} THEN '{reason}'" for reason, condition, _, _ in feed_check_sql()]
+    return f"CASE {' '.join(branches)} END"
+
+
+def reason_case(rules: RuleSet, index: int) -> str:
+    """CASE giving each valid tally group its reason in period ``index``: outside the period
+    first, then the rules on status, type and action; rows passing every check are
+    « candidate » (counted, unless their professional has no patientèle in the population)."""
+    ind = rules.indicator
+    return (
+        f"CASE WHEN NOT in{index} THEN 'outside_period' "
+        f"WHEN status NOT IN ({_in_list(ind.counted_statuses.value)}) THEN 'status_not_counted' "
+        f"WHEN type_code NOT IN ({_in_list(ind.type_codes.value)}) THEN 'type_not_counted' "
+        f"WHEN action NOT IN ({_in_list(ind.counted_actions.value)}) THEN 'action_not_counted' "
+        f"ELSE 'candidate' END"
+    )
+
+
+@dataclass
+class Tally:
+    """Trace rows by reason: invalid rows (any period), and per period the valid ones."""
+
+    invalid: dict[str, int]
+    by_period: dict[str, dict[str, int]]
+
+
+def run_tally(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, periods: list[str]) -> Tally:
+    """Scan 1: validate every row that may fall in a period and count rows by reason.
+
+    ``con`` may be a cursor of its own (the tally then runs while the patientèle loads)."""
+    typed_date = feeds.columns["event_date"].upper() == "DATE" or feeds.columns["event_date"].upper().startswith("TIMESTAMP")
+    candidates = ("ps_id", "dmp_id", "event_date") if typed_date else ("ps_id", "dmp_id")
+    cleared = columns_without_empty_values(con, feeds, candidates)
+    checked = tuple(c for c in _FLAGGED if c not in cleared)
+    groups = f"(SELECT *, {invalid_case()} AS invalid FROM ({tally_sql(feeds, checked, rules, periods)}))"
+    reasons_sql = ", ".join(
+        f"CASE WHEN invalid IS NULL THEN {reason_case(rules, i)} END AS reason{i}" for i in range(len(periods))
+    )
+    rows = con.execute(f"SELECT invalid, {reasons_sql}, sum(n) FROM {groups} GROUP BY ALL").fetchall()
+    invalid: dict[str, int] = {}
+    by_period: dict[str, dict[str, int]] = {pid: {} for pid in periods}
+    scanned = 0
+    for invalid_reason, *reasons, n in rows:
+        n = int(n)
+        scanned += n
+        if invalid_reason is not None:
+            invalid[invalid_reason] = invalid.get(invalid_reason, 0) + n
+            continue
+        for pid, reason in zip(periods, reasons):
+            by_period[pid][reason] = by_period[pid].get(reason, 0) + n
+    for pid in periods:  # rows dated outside every period were not read
+        by_period[pid]["outside_period"] = by_period[pid].get("outside_period", 0) + feeds.rows - scanned
+    return Tally(invalid, by_period)
+
+
+class RunningTally:
+    """The tally running on a cursor of its own, in a thread (DuckDB releases the GIL), while
+    the caller loads the patientèle."""
+
+    _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tally")
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, periods: list[str]):
+        self._cursor = con.cursor()
+        self._future: Future = self._POOL.submit(self._work, feeds, rules, periods)
+
+    def _work(self, feeds: Extract, rules: RuleSet, periods: list[str]) -> Tally:
+        try:
+            return run_tally(self._cursor, feeds, rules, periods)
+        finally:
+            self._cursor.close()
+
+    def result(self) -> Tally:
+        return self._future.result()
+
+    def stop(self) -> None:
+        """Interrupt the scan (the caller failed) and wait for the thread."""
+        try:
+            self._cursor.interrupt()
+        except duckdb.Error:
+            pass
+        try:
+            self._future.result()
+        except Exception:  # noqa: BLE001 — interrupted, or failing for a reason already moot
+            pass
 
 
 # --------------------------------------------------------------------------- scan 2: numerator
@@ -186,34 +284,32 @@ def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str]) -> str:
 # --------------------------------------------------------------------------- periods
 
 
+NUMERATOR_TABLE = "numerator"
+
+
 def aggregate_periods(
-    con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, periods: list[str]
+    con: duckdb.DuckDBPyConnection,
+    feeds: Extract,
+    rules: RuleSet,
+    periods: list[str],
+    tally: RunningTally | Tally | None = None,
 ) -> dict[str, Aggregate]:
-    """Counts per professional for each period, from two scans of the traces. The patientèle
+    """Counts per professional for each period, from two scans of the traces (the tally, which
+    may already be running: see :class:`RunningTally`, then the numerator). The patientèle
     must already be loaded (extracts.load_patientele) into the ``patientele`` table."""
     for pid in periods:
         rules.period(pid)
-    typed_date = feeds.columns["event_date"].upper() == "DATE" or feeds.columns["event_date"].upper().startswith("TIMESTAMP")
-    candidates = ("ps_id", "dmp_id", "event_date") if typed_date else ("ps_id", "dmp_id")
-    cleared = columns_without_empty_values(con, feeds, candidates)
-    checked = tuple(c for c in _FLAGGED if c not in cleared)
-    tally = dict(
-        con.execute(
-            f"SELECT {reason_case(rules)} AS reason, sum(n) FROM ({tally_sql(feeds, checked)}) GROUP BY reason"
-        ).fetchall()
-    )
-    invalid = {k: int(v) for k, v in tally.items() if k.startswith("invalid_")}
-    if invalid:
-        raise_feed_errors(feeds, invalid)
-
-    numerator = con.execute(numerator_sql(feeds, rules, periods)).df()
-    results = {}
-    for i, pid in enumerate(periods):
-        per_ps = numerator[["ps_id", f"rows{i}", f"dmps{i}", f"structured{i}"]].rename(
-            columns={f"rows{i}": "rows", f"dmps{i}": "dmps", f"structured{i}": "dmps_structured"}
-        )
-        results[pid] = _period(con, rules, pid, per_ps[per_ps["rows"] > 0], tally)
-    return results
+    if tally is None:
+        tally = run_tally(con, feeds, rules, periods)
+    elif isinstance(tally, RunningTally):
+        tally = tally.result()
+    if tally.invalid:
+        raise_feed_errors(feeds, tally.invalid)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {NUMERATOR_TABLE} AS {numerator_sql(feeds, rules, periods)}")
+    try:
+        return {pid: _period(con, rules, pid, i, tally.by_period[pid]) for i, pid in enumerate(periods)}
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {NUMERATOR_TABLE}")
 
 
 def aggregate(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, period: str) -> Aggregate:
@@ -221,71 +317,71 @@ def aggregate(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, pe
     return aggregate_periods(con, feeds, rules, [period])[period]
 
 
-def _period(
-    con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, per_ps: pd.DataFrame, tally: dict[str, int]
-) -> Aggregate:
+def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, index: int, tally: dict[str, int]) -> Aggregate:
+    """Join one period's numerator with the latest snapshot on or before its end, in DuckDB;
+    only the per-professional table comes back to Python."""
     import pandas as pd
 
-    p = rules.period(period)
-    end = f"DATE '{p.end.isoformat()}'"
-    population = rules.population
-    snapshot_end = con.execute(
-        f"""
+    end = f"DATE '{rules.period(period).end.isoformat()}'"
+    population = _sql_str(rules.population)
+    snapshots = f"""
         SELECT ps_id, ps_kind, region, departement, snapshot_date, patients_mt, patients_mt_ald
         FROM {PATIENTELE_TABLE} WHERE snapshot_date <= {end}
         QUALIFY row_number() OVER (PARTITION BY ps_id ORDER BY snapshot_date DESC) = 1
-        ORDER BY ps_id
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE snapshot_end AS {snapshots}")
+    fed = f"(SELECT ps_id, rows{index} AS rows, dmps{index} AS dmps, structured{index} AS structured FROM {NUMERATOR_TABLE} WHERE rows{index} > 0)"
+
+    # Candidate rows (valid, inside the period, passing status, type and action) are those
+    # the numerator scan saw: both scans must agree exactly.
+    counted_rows, no_patientele, other_population = con.execute(
+        f"""
+        SELECT coalesce(sum(f.rows), 0),
+               coalesce(sum(f.rows) FILTER (WHERE s.ps_id IS NULL), 0),
+               coalesce(sum(f.rows) FILTER (WHERE s.ps_kind <> {population}), 0)
+        FROM {fed} f LEFT JOIN snapshot_end s USING (ps_id)
+        """
+    ).fetchone()
+    candidates = int(tally.get("candidate", 0))
+    if int(counted_rows) != candidates:
+        raise AssertionError(f"Incohérence interne : {counted_rows} lignes comptées pour {candidates} candidates.")
+    feed_tally = {reason: int(tally.get(reason, 0)) for reason in FEED_REASONS if not reason.startswith("invalid_")}
+    feed_tally["no_patientele"] = int(no_patientele)
+    feed_tally["other_population"] = int(other_population)
+    feed_tally["counted"] = candidates - feed_tally["no_patientele"] - feed_tally["other_population"]
+
+    unmatched = con.execute(
+        f"""
+        SELECT f.ps_id, f.rows, f.dmps AS dmp_vsm FROM {fed} f ANTI JOIN snapshot_end s USING (ps_id)
+        ORDER BY f.ps_id
+        """
+    ).df().astype({"rows": "int64", "dmp_vsm": "int64"})
+
+    counts = con.execute(
+        f"""
+        SELECT s.*, coalesce(f.dmps, 0) AS dmp_vsm, coalesce(f.structured, 0) AS dmp_vsm_structured
+        FROM snapshot_end s LEFT JOIN {fed} f USING (ps_id)
+        WHERE s.ps_kind = {population}
+        ORDER BY s.ps_id
         """
     ).df()
-
-    # Candidate rows (passing status, type and action) are counted when inside the period:
-    # the numerator scan saw those; the others are outside the period.
-    candidates = int(tally.get("candidate", 0))
-    counted_rows = int(per_ps["rows"].sum())
-    if counted_rows > candidates:  # both scans must agree
-        raise AssertionError(f"Incohérence interne : {counted_rows} lignes dans la période pour {candidates} candidates.")
-    kinds = per_ps.merge(snapshot_end[["ps_id", "ps_kind"]], on="ps_id", how="left")
-    absent = kinds["ps_kind"].isna()
-    other = ~absent & (kinds["ps_kind"] != population)
-    feed_tally = {reason: int(tally.get(reason, 0)) for reason in FEED_REASONS if not reason.startswith("invalid_")}
-    feed_tally["outside_period"] = candidates - counted_rows
-    feed_tally["no_patientele"] = int(kinds.loc[absent, "rows"].sum())
-    feed_tally["other_population"] = int(kinds.loc[other, "rows"].sum())
-    feed_tally["counted"] = counted_rows - feed_tally["no_patientele"] - feed_tally["other_population"]
-
-    unmatched = (
-        kinds.loc[absent, ["ps_id", "rows", "dmps"]]
-        .rename(columns={"dmps": "dmp_vsm"})
-        .astype({"rows": "int64", "dmp_vsm": "int64"})
-        .sort_values("ps_id")
-        .reset_index(drop=True)
-    )
-
-    counts = snapshot_end[snapshot_end["ps_kind"] == population].merge(
-        per_ps[["ps_id", "dmps", "dmps_structured"]], on="ps_id", how="left"
-    )
-    counts["dmp_vsm"] = counts.pop("dmps").fillna(0).astype("int64")
-    counts["dmp_vsm_structured"] = counts.pop("dmps_structured").fillna(0).astype("int64")
+    counts = counts.astype({"patients_mt": "int64", "patients_mt_ald": "int64", "dmp_vsm": "int64", "dmp_vsm_structured": "int64"})
     counts["snapshot_date"] = pd.to_datetime(counts["snapshot_date"]).dt.date
     if counts["departement"].isna().all():
         counts = counts.drop(columns=["departement"])
-    counts = counts.reset_index(drop=True)
 
     patientele_tally = dict(
         con.execute(
             f"""
-            WITH s AS (
-                SELECT ps_id, max(snapshot_date) AS last FROM {PATIENTELE_TABLE}
-                WHERE snapshot_date <= {end} GROUP BY ps_id
-            )
             SELECT CASE WHEN p.snapshot_date > {end} THEN 'after_end'
-                        WHEN p.ps_kind <> {_sql_str(population)} THEN 'other_population'
-                        WHEN p.snapshot_date = s.last THEN 'used'
+                        WHEN p.ps_kind <> {population} THEN 'other_population'
+                        WHEN p.snapshot_date = s.snapshot_date THEN 'used'
                         ELSE 'superseded' END AS reason, count(*)
-            FROM {PATIENTELE_TABLE} p LEFT JOIN s ON p.ps_id = s.ps_id
+            FROM {PATIENTELE_TABLE} p LEFT JOIN snapshot_end s ON p.ps_id = s.ps_id
             GROUP BY ALL
             """
         ).fetchall()
     )
+    con.execute("DROP TABLE snapshot_end")
     patientele_tally = {reason: int(patientele_tally.get(reason, 0)) for reason in PATIENTELE_REASONS}
     return Aggregate(period, counts, feed_tally, patientele_tally, unmatched)

@@ -8,11 +8,10 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pandas as pd
-import yaml
 
 from .errors import VsmError
 from .forfait import compute
-from .paths import params_dir
+from .paths import load_yaml, params_dir
 from .rules import RuleSet, _parse_fraction, load_rules
 
 
@@ -34,7 +33,7 @@ def load_examples(rules_id: str = "medecins-2024") -> Examples:
     path = params_dir() / "examples" / f"{rules_id}.yml"
     if not path.is_file():
         raise VsmError(f"Pas d'exemples chiffrés pour le jeu de règles « {rules_id} » ({path} absent).")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     rows = []
     for case in data["cases"]:
         stated = case["stated"]

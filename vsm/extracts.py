@@ -164,22 +164,23 @@ def open_extract(con: duckdb.DuckDBPyConnection, path: Path | str, schema: str) 
     extract = Extract(path=path, kind=kind, files=files, columns=columns)
     if kind == "csv":
         extract.delimiter = delimiter if delimiter in (",", ";", "\t", "|") else ","
-    extract.file_info = [_file_info(con, extract, f) for f in files]
+    extract.file_info = _file_info(con, extract)
     extract.rows = sum(info.rows for info in extract.file_info)
     return extract
 
 
-def _file_info(con: duckdb.DuckDBPyConnection, extract: Extract, file: Path) -> InputFile:
+def _file_info(con: duckdb.DuckDBPyConnection, extract: Extract) -> list[InputFile]:
+    """Each file's row count (from the Parquet footers, in one query) and its digest."""
     if extract.kind == "csv":
+        file = extract.files[0]
         rows = con.execute(
             f"SELECT count(*) FROM read_csv({_sql_str(str(file))}, header = true, all_varchar = true, "
             f"auto_detect = false, delim = {_sql_str(extract.delimiter)}, columns = {extract._csv_columns()})"
         ).fetchone()[0]
-    else:
-        rows = con.execute(
-            f"SELECT sum(num_rows) FROM parquet_file_metadata({_sql_str(str(file))})"
-        ).fetchone()[0]
-    return InputFile(file, int(rows or 0))
+        return [InputFile(file, int(rows or 0))]
+    files = "[" + ", ".join(_sql_str(str(f)) for f in extract.files) + "]"
+    counts = dict(con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({files})").fetchall())
+    return [InputFile(file, int(counts.get(str(file)) or 0)) for file in extract.files]
 
 
 # --------------------------------------------------------------------------- expressions
@@ -352,9 +353,41 @@ def load_patientele(con: duckdb.DuckDBPyConnection, path: Path | str) -> Extract
     """Validate the patientèle snapshots and load them as table ``patientele``.
 
     Table columns: ps_id, ps_kind, region, departement, snapshot_date, patients_mt,
-    patients_mt_ald, _file, _line. Raises InputErrors listing the bad rows.
+    patients_mt_ald, _file, _line (and two internal flags). One pass counts the rows that
+    break a rule; only when there are some are they located and listed (InputErrors naming
+    file, line and column).
     """
     extract = open_extract(con, path, PATIENTELE_SCHEMA)
+    _create_from_view(con, extract, PATIENTELE_TABLE, _patientele_view(extract))
+    checks = _patientele_checks()
+    conditions = " OR ".join(f"({condition})" for condition, _ in checks)
+    bad, duplicated = con.execute(
+        f"""
+        SELECT (SELECT count(*) FROM {PATIENTELE_TABLE} WHERE {conditions}),
+               (SELECT count(*) FROM (SELECT ps_id, snapshot_date FROM {PATIENTELE_TABLE}
+                                      WHERE ps_id IS NOT NULL AND snapshot_date IS NOT NULL
+                                      GROUP BY ALL HAVING count(*) > 1))
+        """
+    ).fetchone()
+    if bad or duplicated:
+        _raise_patientele_errors(con, extract, checks)
+    return extract
+
+
+def _create_from_view(con: duckdb.DuckDBPyConnection, extract: Extract, table: str, view: str) -> None:
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    if extract.kind == "csv":
+        con.execute("SET threads = 1")  # row_number() must follow the file order
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {view}")
+    finally:
+        if extract.kind == "csv":
+            con.execute(f"SET threads = {int(threads)}")
+
+
+def _patientele_view(extract: Extract, raw: bool = False) -> str:
+    """SELECT normalising the snapshots, with each row's file and line; ``raw`` adds the cells
+    as read (for error messages)."""
     mt, mt_bad = int_expr(extract, "patients_mt")
     ald, ald_bad = int_expr(extract, "patients_mt_ald")
     if extract.kind == "csv":
@@ -363,32 +396,32 @@ def load_patientele(con: duckdb.DuckDBPyConnection, path: Path | str) -> Extract
     else:
         scan = extract.scan_sql(", union_by_name = true, filename = true, file_row_number = true")
         position = "filename AS _file, file_row_number + 1 AS _line"
-    if extract.kind == "csv":
-        con.execute("SET threads = 1")  # row_number() must follow the file order
-    try:
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE patientele_raw AS
-            SELECT {position},
-                   {text_expr(extract, 'ps_id')} AS ps_id,
-                   {text_expr(extract, 'ps_kind')} AS ps_kind,
-                   {text_expr(extract, 'region')} AS region,
-                   {text_expr(extract, 'departement')} AS departement,
-                   {date_expr(extract, 'snapshot_date')} AS snapshot_date,
-                   CAST(snapshot_date AS VARCHAR) AS snapshot_date_raw,
-                   {mt} AS patients_mt, {mt_bad} AS patients_mt_bad, CAST(patients_mt AS VARCHAR) AS patients_mt_raw,
-                   {ald} AS patients_mt_ald, {ald_bad} AS patients_mt_ald_bad, CAST(patients_mt_ald AS VARCHAR) AS patients_mt_ald_raw
-            FROM {scan}
-            """
-        )
-    finally:
-        if extract.kind == "csv":
-            con.execute("RESET threads")
+    raw_columns = (
+        ", CAST(snapshot_date AS VARCHAR) AS snapshot_date_raw, CAST(patients_mt AS VARCHAR) AS patients_mt_raw, "
+        "CAST(patients_mt_ald AS VARCHAR) AS patients_mt_ald_raw"
+        if raw
+        else ""
+    )
+    return f"""
+        SELECT {position},
+               {text_expr(extract, 'ps_id')} AS ps_id,
+               {text_expr(extract, 'ps_kind')} AS ps_kind,
+               {text_expr(extract, 'region')} AS region,
+               {text_expr(extract, 'departement')} AS departement,
+               {date_expr(extract, 'snapshot_date')} AS snapshot_date,
+               {mt} AS patients_mt, {mt_bad} AS patients_mt_bad,
+               {ald} AS patients_mt_ald, {ald_bad} AS patients_mt_ald_bad{raw_columns}
+        FROM {scan}
+    """
+
+
+def _patientele_checks() -> list[tuple[str, str]]:
+    """(condition on the normalised view, French message as a SQL expression)."""
     kinds = schema_enum(PATIENTELE_SCHEMA, "ps_kind")
     regions = region_codes()
     kinds_sql = ", ".join(_sql_str(k) for k in kinds)
     regions_sql = ", ".join(_sql_str(r) for r in regions)
-    checks = [
+    return [
         ("ps_id IS NULL", "'colonne « ps_id » : identifiant vide'"),
         (
             f"ps_kind IS NULL OR ps_kind NOT IN ({kinds_sql})",
@@ -424,6 +457,11 @@ def load_patientele(con: duckdb.DuckDBPyConnection, path: Path | str) -> Extract
             "' (plus de patients en ALD que de patients « médecin traitant »)'",
         ),
     ]
+
+
+def _raise_patientele_errors(con: duckdb.DuckDBPyConnection, extract: Extract, checks: list[tuple[str, str]]) -> None:
+    """Re-read the snapshots with their raw cells and list the rows breaking a rule."""
+    _create_from_view(con, extract, "patientele_raw", _patientele_view(extract, raw=True))
     union = " UNION ALL ".join(
         f"SELECT _file, _line, {message} AS message FROM patientele_raw WHERE {condition}" for condition, message in checks
     )
@@ -437,20 +475,12 @@ def load_patientele(con: duckdb.DuckDBPyConnection, path: Path | str) -> Extract
     )
     problems_sql = f"SELECT * FROM ({union} UNION ALL {duplicates})"
     total = con.execute(f"SELECT count(*) FROM ({problems_sql})").fetchone()[0]
-    if total:
-        rows = con.execute(f"{problems_sql} ORDER BY _file, _line LIMIT {MAX_LISTED_ERRORS}").fetchall()
-        many = len(extract.files) > 1
-        raise_located(
-            extract,
-            [(Path(f).name if many else extract.label, f"ligne {line}", message) for f, line, message in rows],
-            total=total,
-        )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {PATIENTELE_TABLE} AS
-        SELECT ps_id, ps_kind, region, departement, snapshot_date, patients_mt, patients_mt_ald, _file, _line
-        FROM patientele_raw
-        """
-    )
+    rows = con.execute(f"{problems_sql} ORDER BY _file, _line LIMIT {MAX_LISTED_ERRORS}").fetchall()
     con.execute("DROP TABLE patientele_raw")
-    return extract
+    con.execute(f"DROP TABLE IF EXISTS {PATIENTELE_TABLE}")
+    many = len(extract.files) > 1
+    raise_located(
+        extract,
+        [(Path(f).name if many else extract.label, f"ligne {line}", message) for f, line, message in rows],
+        total=total,
+    )

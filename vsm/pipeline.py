@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from . import __version__
-from .aggregate import FEED_REASONS, PATIENTELE_REASONS, Aggregate, aggregate_periods
+from .aggregate import FEED_REASONS, PATIENTELE_REASONS, Aggregate, RunningTally, aggregate_periods
 from .errors import VsmError
 from .extracts import FEEDS_SCHEMA, Extract, load_patientele, open_extract
 from .rules import RuleSet
@@ -62,28 +62,40 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def open_inputs(con: duckdb.DuckDBPyConnection, feeds: Path | str, patientele: Path | str) -> tuple[Extract, Extract]:
-    """Validate the patientèle fully, and check the traces' columns (their rows are
-    validated during the aggregation scan)."""
-    patientele_extract = load_patientele(con, patientele)
+@dataclass
+class Inputs:
+    feeds: Extract
+    patientele: Extract
+    tally: RunningTally
+
+
+def open_inputs(con: duckdb.DuckDBPyConnection, feeds: Path | str, patientele: Path | str, rules: RuleSet, periods: list[str]) -> Inputs:
+    """Check the traces' columns and start their tally (it validates every row that may fall
+    in a period) in the background, while the patientèle is validated and loaded."""
     feeds_extract = open_extract(con, feeds, FEEDS_SCHEMA)
-    return feeds_extract, patientele_extract
+    tally = RunningTally(con, feeds_extract, rules, periods)
+    try:
+        patientele_extract = load_patientele(con, patientele)
+    except BaseException:
+        tally.stop()
+        raise
+    return Inputs(feeds_extract, patientele_extract, tally)
 
 
 def compute_periods(
     con: duckdb.DuckDBPyConnection,
-    feeds: Extract,
+    inputs: Inputs,
     rules: RuleSet,
     periods: list[str],
     paid: pd.DataFrame | None = None,
 ) -> dict[str, PeriodRun]:
-    """Aggregate every period in one pass over the traces, then compute each in order; a
+    """Aggregate every period from two scans of the traces, then compute each in order; a
     period that completes an earlier one computed here gets its amounts as already paid
     (``paid`` serves a single complement period computed alone)."""
     from .forfait import compute
 
     started = time.perf_counter()
-    aggregates = aggregate_periods(con, feeds, rules, periods)
+    aggregates = aggregate_periods(con, inputs.feeds, rules, periods, tally=inputs.tally)
     aggregated = time.perf_counter()
     runs: dict[str, PeriodRun] = {}
     for pid in periods:
@@ -213,9 +225,10 @@ def run(
 
     con = connect()
     try:
-        feeds_extract, patientele_extract = open_inputs(con, feeds, patientele)
+        inputs = open_inputs(con, feeds, patientele, rules, wanted)
+        feeds_extract, patientele_extract = inputs.feeds, inputs.patientele
         t_inputs = time.perf_counter()
-        runs = compute_periods(con, feeds_extract, rules, wanted)
+        runs = compute_periods(con, inputs, rules, wanted)
     finally:
         con.close()
     t_compute = time.perf_counter()
@@ -288,9 +301,10 @@ def compute_extracts(
     warm_up()
     con = connect()
     try:
-        feeds_extract, patientele_extract = open_inputs(con, feeds, patientele)
+        inputs = open_inputs(con, feeds, patientele, rules, [period])
+        feeds_extract, patientele_extract = inputs.feeds, inputs.patientele
         t_inputs = time.perf_counter()
-        period_run = compute_periods(con, feeds_extract, rules, [period], paid=paid)[period]
+        period_run = compute_periods(con, inputs, rules, [period], paid=paid)[period]
     finally:
         con.close()
     t_compute = time.perf_counter()

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import yaml
 
 from .errors import VsmError
-from .paths import params_dir
+from .paths import load_yaml, params_dir
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class Region:
 def load_regions() -> dict[str, Region]:
     """All regions, keyed by their two-character INSEE code, in code order."""
     path = params_dir() / "regions.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     regions = {}
     for item in data["regions"]:
         code = str(item["code"])

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from .errors import VsmError
-from .paths import rules_dir
+from .paths import load_yaml, rules_dir
 
 # --------------------------------------------------------------------------- value types
 
@@ -370,7 +370,7 @@ def _resolve(ref: str | Path, relative_to: Path | None = None) -> Path:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""

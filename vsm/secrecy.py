@@ -59,11 +59,10 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import present as fr
 from .errors import VsmError
-from .paths import params_dir
+from .paths import load_yaml, params_dir
 
 TOTAL = "Total"
 CUT_POOL = 14  # groups tried together when looking for the cheapest secondary masks
@@ -91,7 +90,7 @@ class SecretSettings:
 def _load(path: str) -> SecretSettings:
     file = Path(path)
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = load_yaml(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise VsmError(f"Paramètres du secret statistique introuvables : {file}.") from None
     threshold = data.get("seuil")

@@ -48,7 +48,7 @@ from .inputs import (
     read_table,
     require_columns,
 )
-from .paths import params_dir, rules_dir
+from .paths import load_yaml, params_dir, rules_dir
 from .rules import (
     BoolParam,
     Conflict,
@@ -982,7 +982,7 @@ SYNTH_PARAMS_FILE = "synth_structure.yml"
 def load_structure_synth_params() -> dict[str, Any]:
     path = params_dir() / SYNTH_PARAMS_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise VsmError(f"Fichier de paramètres introuvable : « {path} ».") from None
     except yaml.YAMLError:

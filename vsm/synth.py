@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from .errors import VsmError
-from .paths import params_dir
+from .paths import load_yaml, params_dir
 from .regions import load_regions
 
 FEEDS_SCHEMA = pa.schema(
@@ -90,7 +90,7 @@ def load_synth_params() -> dict[str, Any]:
     """params/synth.yml as a dict (a French VsmError if it is missing or unreadable)."""
     path = params_dir() / "synth.yml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise VsmError(f"Fichier de paramètres introuvable : « {path} ».") from exc
     except yaml.YAMLError as exc:
