@@ -5,13 +5,13 @@ comments, independently of the code)."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+from blake3 import blake3
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -200,7 +200,7 @@ def test_manifest_accounts_for_every_input_row(extracts, tmp_path):
     manifest = run(load_rules("medecins-2024"), feeds, patientele, tmp_path / "out")
     on_disk = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert on_disk["inputs"]["feeds"]["rows"] == len(TRACES)
-    assert on_disk["inputs"]["feeds"]["files"][0]["sha256"] == hashlib.sha256(feeds.read_bytes()).hexdigest()
+    assert on_disk["inputs"]["feeds"]["files"][0]["blake3"] == blake3(feeds.read_bytes()).hexdigest()
     assert on_disk["inputs"]["patientele"]["rows"] == len(PATIENTELE)
     assert on_disk["rules"]["id"] == "medecins-2024" and len(on_disk["rules"]["sha256"]) == 64
     for period in ("P1", "P2"):

@@ -410,7 +410,7 @@ def test_stale_results_from_other_extracts_are_not_overwritten(demo_results, tmp
     shutil.copytree(folder, copy)
     data = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     other = tmp_path / "autres" / "traces.parquet"
-    data["inputs"]["feeds"] = {"path": str(other.parent), "files": [{"path": str(other), "sha256": "0" * 64, "rows": 1}]}
+    data["inputs"]["feeds"] = {"path": str(other.parent), "files": [{"path": str(other), "blake3": "0" * 64, "rows": 1}]}
     (copy / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
     rules = load_rules("medecins-2024")
     assert "périmés" in batch.staleness(rules, copy)

@@ -119,7 +119,7 @@ def check_templates() -> None:
 
 def staleness(rules: RuleSet, results_dir: Path) -> str | None:
     """Why the results in ``results_dir`` cannot be used as they are (None: up to date)."""
-    from .extracts import sha256_file
+    from .extracts import blake3_file
 
     manifest_path = results_dir / MANIFEST_FILE
     if not manifest_path.is_file():
@@ -137,7 +137,7 @@ def staleness(rules: RuleSet, results_dir: Path) -> str | None:
     for entry in manifest.get("inputs", {}).values():
         for item in entry.get("files", []):
             path = Path(item["path"])
-            if not path.is_file() or sha256_file(path) != item["sha256"]:
+            if not path.is_file() or blake3_file(path) != item.get("blake3"):
                 return f"périmés (l'extraction « {item['path']} » a changé)"
     return None
 

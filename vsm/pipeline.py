@@ -125,7 +125,7 @@ def _input_entry(extract: Extract) -> dict:
         "path": str(extract.path),
         "format": extract.kind,
         "rows": extract.rows,
-        "files": [{"path": f.path, "sha256": f.sha256, "rows": f.rows} for f in extract.file_info],
+        "files": [{"path": f.path, "blake3": f.blake3, "rows": f.rows} for f in extract.file_info],
     }
 
 
