@@ -5,8 +5,8 @@ Measures, in the same run and on the same Parquet files, each as a separate proc
 
 - ``vsm compute``: the full command for one period (read, validate, aggregate, compute,
   write results and manifest);
-- ``floor``: the bare DuckDB aggregation query alone (distinct DMPs fed per professional),
-  the least any DuckDB-based tool has to do;
+- ``floor``: the bare DuckDB aggregation query alone (distinct DMPs fed, and fed structured,
+  per professional, with the rule set's filters), the least any DuckDB-based tool has to do;
 - ``pandas``: the baseline a user might write: pandas reads the Parquet, filters,
   ``groupby(...).nunique()``;
 - and, when asked (``--reports``), one regional report end to end and the whole batch.
@@ -36,19 +36,43 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 VSM = str(Path(PYTHON).with_name("vsm"))
 
+# The floor computes what the forfait needs per professional — distinct DMPs fed and distinct
+# DMPs fed structured in the period — with the rule set's filters, in the fastest way we found
+# to write it (a two-level GROUP BY beats count(DISTINCT ...) twice), and nothing else: no
+# validation, no account of the rows left out, no patientèle, no amounts, no files written.
 FLOOR = r"""
 import sys, duckdb
-files = sys.argv[1]
+files, where, structured = sys.argv[1:4]
 con = duckdb.connect()
 rows = con.execute(f'''
-    SELECT ps_id, count(DISTINCT dmp_id) AS dmp_vsm
-    FROM read_parquet('{files}/**/*.parquet')
-    WHERE status = 'success' AND type_code = 'SYNTH' AND action IN ('creation', 'update')
-      AND event_date BETWEEN DATE '2022-01-01' AND DATE '2023-12-31'
+    SELECT ps_id, count(*) AS dmp_vsm, count(*) FILTER (WHERE structured) AS dmp_vsm_structured
+    FROM (SELECT ps_id, dmp_id, bool_or({structured}) AS structured
+          FROM read_parquet('{files}/**/*.parquet') WHERE {where} GROUP BY ps_id, dmp_id)
     GROUP BY ps_id
 ''').fetchall()
 print(len(rows))
 """
+
+
+def floor_filters(rules_id: str, period: str) -> tuple[str, str]:
+    """The rule set's filters as SQL, for the floor query."""
+    sys.path.insert(0, str(ROOT))
+    from vsm.rules import load_rules  # noqa: PLC0415
+
+    rules = load_rules(rules_id)
+    ind, p = rules.indicator, rules.period(period)
+
+    def in_list(values: list[str]) -> str:
+        return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+    where = (
+        f"status IN ({in_list(ind.counted_statuses.value)}) AND type_code IN ({in_list(ind.type_codes.value)}) "
+        f"AND action IN ({in_list(ind.counted_actions.value)}) "
+        f"AND event_date BETWEEN DATE '{p.start.isoformat()}' AND DATE '{p.end.isoformat()}'"
+    )
+    structured = f"coalesce(format_code IN ({in_list(ind.structured_format_codes.value)}), false)"
+    return where, structured
+
 
 PANDAS = r"""
 import sys, pandas as pd
@@ -120,7 +144,7 @@ def main() -> None:
         plan = [
             ("vsm compute", [VSM, "compute", "--rules", "medecins-2024", "--period", "P1", "--feeds", str(feeds),
                              "--patientele", str(patientele), "--out", str(work / "p1.parquet")]),
-            ("floor", [PYTHON, "-c", FLOOR, str(feeds)]),
+            ("floor", [PYTHON, "-c", FLOOR, str(feeds), *floor_filters("medecins-2024", "P1")]),
             ("pandas", [PYTHON, "-c", PANDAS, str(feeds)]),
         ]
         # interleave the repetitions so that a drift of the machine hits all three alike

@@ -295,3 +295,20 @@ def test_unknown_period_lists_the_valid_ones(extracts, tmp_path):
     with pytest.raises(VsmError, match="Périodes valides : P1, P2"):
         compute_extracts(load_rules("medecins-2024"), "P3", *extracts, tmp_path / "x.csv")
     assert not any(tmp_path.glob("x*"))
+
+
+@pytest.mark.parametrize("rule", ["any", "latest"])
+def test_one_period_alone_gives_what_the_run_of_all_periods_gives(extracts, tmp_path, latest_rules, rule):
+    # the single-period queries are written differently (no per-period FILTER): same figures
+    rules = load_rules("medecins-2024") if rule == "any" else latest_rules
+    feeds, patientele = extracts
+    run(rules, feeds, patientele, tmp_path / "all")
+    for period in ("P1", "P2"):
+        alone = compute_extracts(rules, period, feeds, patientele, tmp_path / f"{period}.parquet")
+        together = pd.read_parquet(tmp_path / "all" / period / "resultats.parquet")
+        assert _amounts(alone["_results"]) == _amounts(together)
+        counts = ["ps_id", "dmp_vsm", "dmp_vsm_structured"]
+        assert alone["_results"][counts].to_dict("records") == together[counts].to_dict("records")
+        assert alone["periods"][period]["feeds_rows_by_reason"] == json.loads(
+            (tmp_path / "all" / "manifest.json").read_text(encoding="utf-8")
+        )["periods"][period]["feeds_rows_by_reason"]

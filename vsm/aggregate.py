@@ -98,13 +98,36 @@ def _between(rules: RuleSet, period: str, column: str = "event_date") -> str:
     return f"{column} BETWEEN DATE '{p.start.isoformat()}' AND DATE '{p.end.isoformat()}'"
 
 
-def _counted_filter(rules: RuleSet) -> str:
+def _plain_text(extract: Extract, column: str) -> bool:
+    """A Parquet text column read as it is: filters and groups on it stay on the raw column,
+    so DuckDB pushes them into the scan and keeps its dictionary encoding (the normalised
+    form only turns '' into NULL, which no rule value is)."""
+    return extract.kind == "parquet" and extract.columns.get(column, "").upper() == "VARCHAR"
+
+
+def _value(extract: Extract, column: str) -> str:
+    """The column as the numerator reads it: raw for a Parquet text column (the tally has
+    already rejected every empty identifier of the periods), normalised otherwise."""
+    return column if _plain_text(extract, column) else text_expr(extract, column)
+
+
+def _is_in(extract: Extract, column: str, values: list[str], default: str | None = None) -> str:
+    """« the normalised column is one of values », written on the raw column when possible."""
+    if not _plain_text(extract, column):
+        return f"{text_expr(extract, column, default=default)} IN ({_in_list(values)})"
+    test = f"{column} IN ({_in_list(values)})"
+    if default is not None and default in values:  # an empty cell means the default
+        test = f"({test} OR {column} IS NULL OR {column} = '')"
+    return test
+
+
+def _counted_filter(extract: Extract, rules: RuleSet) -> str:
     """Rows a rule could count in some period (before the period and patientèle checks)."""
     ind = rules.indicator
     return (
-        f"status IN ({_in_list(ind.counted_statuses.value)}) "
-        f"AND type_code IN ({_in_list(ind.type_codes.value)}) "
-        f"AND action IN ({_in_list(ind.counted_actions.value)})"
+        f"{_is_in(extract, 'status', ind.counted_statuses.value)} "
+        f"AND {_is_in(extract, 'type_code', ind.type_codes.value)} "
+        f"AND {_is_in(extract, 'action', ind.counted_actions.value, default='creation')}"
     )
 
 
@@ -142,12 +165,18 @@ def tally_sql(extract: Extract, checked: tuple[str, ...], rules: RuleSet, period
         inside = ["true AS in0"]  # the range is the period
     else:
         inside = [f"coalesce({_between(rules, pid, date)}, false) AS in{i}" for i, pid in enumerate(periods)]
-    return (
-        f"SELECT {', '.join(flags)}, {', '.join(inside)}, "
-        f"{text_expr(extract, 'type_code')} AS type_code, {text_expr(extract, 'status')} AS status, "
-        f"{text_expr(extract, 'action', default='creation')} AS action, count(*) AS n "
+    # grouped on the raw columns (DuckDB keeps their dictionary encoding), normalised after
+    raw = [c for c in ("type_code", "status", "action") if c in extract.columns]
+    groups = (
+        f"SELECT {', '.join(flags)}, {', '.join(inside)}, {', '.join(raw)}, count(*) AS n "
         f"FROM {extract.scan_sql(', union_by_name = true' if extract.kind == 'parquet' else '')} "
         f"WHERE {where} GROUP BY ALL"
+    )
+    keys = [f"{column}_missing" for column in _FLAGGED] + [f"in{i}" for i in range(len(periods))]
+    return (
+        f"SELECT {', '.join(keys)}, {text_expr(extract, 'type_code')} AS type_code, "
+        f"{text_expr(extract, 'status')} AS status, {text_expr(extract, 'action', default='creation')} AS action, "
+        f"sum(n) AS n FROM ({groups}) GROUP BY ALL"
     )
 
 
@@ -244,37 +273,39 @@ class RunningTally:
 
 
 def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str]) -> str:
-    """Per professional and period: counted rows, distinct DMPs fed, DMPs fed structured."""
+    """Per professional and period: counted rows, distinct DMPs fed, DMPs fed structured.
+
+    Run after the tally has found no invalid row in the periods. Filters are written on the
+    raw columns where possible, so that DuckDB pushes them into the Parquet scan and decodes
+    identifiers only for the rows that pass."""
     ind = rules.indicator
     starts = min(rules.period(p).start for p in periods)
     ends = max(rules.period(p).end for p in periods)
-    structured = f"coalesce(format_code IN ({_in_list(ind.structured_format_codes.value)}), false)"
+    date = date_expr(extract, "event_date")
+    structured = f"coalesce({_value(extract, 'format_code')} IN ({_in_list(ind.structured_format_codes.value)}), false)"
     per_dmp, per_ps = [], []
     for i, pid in enumerate(periods):
-        inside = _between(rules, pid)
+        # with one period, every row read is inside it
+        where = "" if len(periods) == 1 else f" FILTER (WHERE {_between(rules, pid)})"
         if ind.structured_rule.value == "any":
-            flag = f"bool_or(structured) FILTER (WHERE {inside})"
+            flag = f"bool_or(structured){where}"
         else:  # the latest counted feed of the period; on the same day, a structured feed wins
             key = "date_diff('day', DATE '1970-01-01', event_date) * 2 + CAST(structured AS INTEGER)"
-            flag = f"arg_max(structured, {key}) FILTER (WHERE {inside})"
-        per_dmp += [f"count(*) FILTER (WHERE {inside}) AS n{i}", f"coalesce({flag}, false) AS s{i}"]
+            flag = f"arg_max(structured, {key}){where}"
+        per_dmp += [f"count(*){where} AS n{i}", f"coalesce({flag}, false) AS s{i}"]
         per_ps += [
             f"sum(n{i}) AS rows{i}",
             f"count(*) FILTER (WHERE n{i} > 0) AS dmps{i}",
             f"count(*) FILTER (WHERE n{i} > 0 AND s{i}) AS structured{i}",
         ]
-    view = (
-        f"SELECT {text_expr(extract, 'ps_id')} AS ps_id, {text_expr(extract, 'dmp_id')} AS dmp_id, "
-        f"{date_expr(extract, 'event_date')} AS event_date, {text_expr(extract, 'type_code')} AS type_code, "
-        f"{text_expr(extract, 'status')} AS status, {text_expr(extract, 'action', default='creation')} AS action, "
-        f"{text_expr(extract, 'format_code')} AS format_code "
-        f"FROM {extract.scan_sql(', union_by_name = true' if extract.kind == 'parquet' else '')}"
-    )
+    scan = extract.scan_sql(", union_by_name = true" if extract.kind == "parquet" else "")
     return f"""
         WITH f AS (
-            SELECT ps_id, dmp_id, event_date, {structured} AS structured FROM ({view})
-            WHERE {_counted_filter(rules)}
-              AND event_date BETWEEN DATE '{starts.isoformat()}' AND DATE '{ends.isoformat()}'
+            SELECT {_value(extract, 'ps_id')} AS ps_id, {_value(extract, 'dmp_id')} AS dmp_id,
+                   {date} AS event_date, {structured} AS structured
+            FROM {scan}
+            WHERE {_counted_filter(extract, rules)}
+              AND {date} BETWEEN DATE '{starts.isoformat()}' AND DATE '{ends.isoformat()}'
         ),
         g AS (SELECT ps_id, dmp_id, {', '.join(per_dmp)} FROM f GROUP BY ps_id, dmp_id)
         SELECT ps_id, {', '.join(per_ps)} FROM g GROUP BY ps_id

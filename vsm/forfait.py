@@ -48,9 +48,16 @@ def to_cents(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
-def cents_to_eur(cents: np.ndarray) -> list[Decimal]:
-    """Integer cents → Decimal euros with exactly two decimals."""
-    return [Decimal(int(c)).scaleb(-2) for c in cents]
+def cents_to_eur(cents: np.ndarray) -> np.ndarray:
+    """Integer cents → Decimal euros with exactly two decimals (an object array; each distinct
+    amount is converted once)."""
+    cents = np.asarray(cents)
+    if len(cents) == 0:
+        return np.empty(0, dtype=object)
+    distinct, positions = np.unique(cents, return_inverse=True)
+    euros = np.empty(len(distinct), dtype=object)
+    euros[:] = [Decimal(int(c)).scaleb(-2) for c in distinct]
+    return euros[positions.reshape(-1)]
 
 
 def meets(numerator: np.ndarray, denominator: np.ndarray, threshold: Fraction, comparison: str) -> np.ndarray:

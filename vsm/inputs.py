@@ -115,6 +115,9 @@ def clean_ids(values: pd.Series, column: str, kind: str) -> tuple[pd.Series, lis
 
 
 def duplicate_problems(ids: pd.Series, kind: str, column: str = "ps_id") -> list[tuple[int, str]]:
+    values = ids.tolist()
+    if len(set(values)) == len(values):  # the usual case, settled without pandas' factorize
+        return []
     dup = ids.duplicated(keep=False) & (ids != "")
     problems = []
     if dup.any():
