@@ -6,6 +6,8 @@ left behind (outputs are written to a temporary file, then renamed).
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -353,7 +355,26 @@ from .cli_render import render as _render; cli.add_command(_render)  # noqa: E40
 
 
 def main() -> None:
-    cli(prog_name="vsm")
+    # A short-lived command: the cyclic garbage collector would spend a quarter of a second
+    # walking the objects that pandas, numpy and pyarrow create at import; collect rarely.
+    gc.set_threshold(100_000, 50, 100)
+    # numpy's OpenBLAS would start a thread per core that spins while DuckDB works; we do no
+    # linear algebra.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    code: int | str | None = 0
+    try:
+        cli(prog_name="vsm")
+    except SystemExit as exc:
+        code = exc.code
+    # Every output is written (atomically) and every worker has finished by now: leave without
+    # the interpreter's teardown, whose last garbage collection over the objects of pandas,
+    # numpy and pyarrow takes a quarter of a second.
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

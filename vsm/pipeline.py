@@ -92,11 +92,11 @@ def compute_periods(
     """Aggregate every period from two scans of the traces, then compute each in order; a
     period that completes an earlier one computed here gets its amounts as already paid
     (``paid`` serves a single complement period computed alone)."""
-    from .forfait import compute
-
     started = time.perf_counter()
     aggregates = aggregate_periods(con, inputs.feeds, rules, periods, tally=inputs.tally)
     aggregated = time.perf_counter()
+    from .forfait import compute  # imported (pandas) in the background while DuckDB scanned
+
     runs: dict[str, PeriodRun] = {}
     for pid in periods:
         t0 = time.perf_counter()
