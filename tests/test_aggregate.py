@@ -282,9 +282,9 @@ def test_compute_with_paid_file_gives_the_complement(extracts, tmp_path):
     feeds, patientele = extracts
     rules = load_rules("medecins-2024")
     p1 = compute_extracts(rules, "P1", feeds, patientele, tmp_path / "p1.csv")
-    paid = p1["_results"][["ps_id", "amount_eur"]].rename(columns={"amount_eur": "paid_eur"})
+    paid = p1["_run"].results[["ps_id", "amount_eur"]].rename(columns={"amount_eur": "paid_eur"})
     p2 = compute_extracts(rules, "P2", feeds, patientele, tmp_path / "p2.csv", paid=paid)
-    assert _amounts(p2["_results"][p2["_results"]["complement_eur"] > 0], "complement_eur") == EXPECTED_COMPLEMENT["any"]
+    assert _amounts(p2["_run"].results[p2["_run"].results["complement_eur"] > 0], "complement_eur") == EXPECTED_COMPLEMENT["any"]
 
 
 def test_every_reason_has_a_french_label():
@@ -306,9 +306,9 @@ def test_one_period_alone_gives_what_the_run_of_all_periods_gives(extracts, tmp_
     for period in ("P1", "P2"):
         alone = compute_extracts(rules, period, feeds, patientele, tmp_path / f"{period}.parquet")
         together = pd.read_parquet(tmp_path / "all" / period / "resultats.parquet")
-        assert _amounts(alone["_results"]) == _amounts(together)
+        assert _amounts(alone["_run"].results) == _amounts(together)
         counts = ["ps_id", "dmp_vsm", "dmp_vsm_structured"]
-        assert alone["_results"][counts].to_dict("records") == together[counts].to_dict("records")
+        assert alone["_run"].results[counts].to_dict("records") == together[counts].to_dict("records")
         assert alone["periods"][period]["feeds_rows_by_reason"] == json.loads(
             (tmp_path / "all" / "manifest.json").read_text(encoding="utf-8")
         )["periods"][period]["feeds_rows_by_reason"]

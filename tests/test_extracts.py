@@ -169,8 +169,8 @@ def test_patientele_integer_region_in_parquet_is_rejected_with_a_hint(tmp_path):
 def test_departement_is_optional(tmp_path):
     path = write_csv(tmp_path / "p.csv", [c for c in PAT_COLUMNS if c != "departement"], [r[:3] + r[4:] for r in PAT])
     data = compute_extracts(load_rules("medecins-2024"), "P1", good_feeds(tmp_path), path, tmp_path / "r.csv")
-    assert "departement" not in data["_results"].columns
-    assert data["_results"].set_index("ps_id").loc["A", "amount_eur"] == 2250
+    assert "departement" not in data["_run"].results.columns
+    assert data["_run"].results.set_index("ps_id").loc["A", "amount_eur"] == 2250
 
 
 # ----------------------------------------------------------------------------- no partial output

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -48,7 +49,8 @@ from .extracts import (
 )
 from .rules import RuleSet
 
-if TYPE_CHECKING:  # pandas is imported when the numerator comes back, not at start-up
+if TYPE_CHECKING:  # numpy is imported when the counts come back, pandas only for DataFrame views
+    import numpy as np
     import pandas as pd
 
 # Every reason a trace row can have, in the order they are tested, with its French label
@@ -80,13 +82,38 @@ PATIENTELE_REASONS: dict[str, str] = {
 
 @dataclass
 class Aggregate:
-    """What the aggregation of one period produced."""
+    """What the aggregation of one period produced.
+
+    ``columns``: one row per professional of the population with a snapshot at the end,
+    sorted by ps_id, as numpy arrays (ps_id, ps_kind, region, departement when known,
+    snapshot_date as datetime64[D], patients_mt, patients_mt_ald, dmp_vsm,
+    dmp_vsm_structured); ``counts`` is the same as a DataFrame, built when asked for.
+    """
 
     period: str
-    counts: pd.DataFrame  # one row per professional of the population with a snapshot at the end
+    columns: dict[str, np.ndarray]
     feed_tally: dict[str, int]  # reason → trace rows (every input row exactly once)
     patientele_tally: dict[str, int]  # reason → snapshot rows
-    unmatched: pd.DataFrame  # professionals who fed VSMs but have no patientèle row: ps_id, rows, dmp_vsm
+    unmatched_rows: list[tuple[str, int, int]]  # fed VSMs without a patientèle row: ps_id, rows, dmp_vsm
+
+    @cached_property
+    def counts(self) -> pd.DataFrame:
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            {
+                name: values.astype(object) if name == "snapshot_date" else values
+                for name, values in self.columns.items()
+            }
+        )
+        return frame
+
+    @cached_property
+    def unmatched(self) -> pd.DataFrame:
+        import pandas as pd
+
+        frame = pd.DataFrame(self.unmatched_rows, columns=["ps_id", "rows", "dmp_vsm"])
+        return frame.astype({"rows": "int64", "dmp_vsm": "int64"})
 
 
 def _in_list(values: list[str]) -> str:
@@ -350,8 +377,8 @@ def aggregate(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, pe
 
 def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, index: int, tally: dict[str, int]) -> Aggregate:
     """Join one period's numerator with the latest snapshot on or before its end, in DuckDB;
-    only the per-professional table comes back to Python."""
-    import pandas as pd
+    only the per-professional table comes back to Python (as numpy arrays)."""
+    import numpy as np
 
     end = f"DATE '{rules.period(period).end.isoformat()}'"
     population = _sql_str(rules.population)
@@ -381,25 +408,32 @@ def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, index: 
     feed_tally["other_population"] = int(other_population)
     feed_tally["counted"] = candidates - feed_tally["no_patientele"] - feed_tally["other_population"]
 
-    unmatched = con.execute(
-        f"""
-        SELECT f.ps_id, f.rows, f.dmps AS dmp_vsm FROM {fed} f ANTI JOIN snapshot_end s USING (ps_id)
-        ORDER BY f.ps_id
-        """
-    ).df().astype({"rows": "int64", "dmp_vsm": "int64"})
+    unmatched = [
+        (ps_id, int(rows), int(dmps))
+        for ps_id, rows, dmps in con.execute(
+            f"SELECT f.ps_id, f.rows, f.dmps FROM {fed} f ANTI JOIN snapshot_end s USING (ps_id) ORDER BY f.ps_id"
+        ).fetchall()
+    ]
 
-    counts = con.execute(
+    fetched = con.execute(
         f"""
         SELECT s.*, coalesce(f.dmps, 0) AS dmp_vsm, coalesce(f.structured, 0) AS dmp_vsm_structured
         FROM snapshot_end s LEFT JOIN {fed} f USING (ps_id)
         WHERE s.ps_kind = {population}
         ORDER BY s.ps_id
         """
-    ).df()
-    counts = counts.astype({"patients_mt": "int64", "patients_mt_ald": "int64", "dmp_vsm": "int64", "dmp_vsm_structured": "int64"})
-    counts["snapshot_date"] = pd.to_datetime(counts["snapshot_date"]).dt.date
-    if counts["departement"].isna().all():
-        counts = counts.drop(columns=["departement"])
+    ).fetchnumpy()
+    columns: dict[str, np.ndarray] = {}
+    for name, values in fetched.items():
+        if isinstance(values, np.ma.MaskedArray):  # text with NULLs (departement): None
+            values = np.where(np.ma.getmaskarray(values), None, values.data).astype(object)
+        if name == "snapshot_date":
+            values = values.astype("datetime64[D]")
+        elif name in ("patients_mt", "patients_mt_ald", "dmp_vsm", "dmp_vsm_structured"):
+            values = values.astype(np.int64)
+        columns[name] = values
+    if all(v is None for v in columns["departement"]):
+        del columns["departement"]
 
     patientele_tally = dict(
         con.execute(
@@ -415,4 +449,4 @@ def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, index: 
     )
     con.execute("DROP TABLE snapshot_end")
     patientele_tally = {reason: int(patientele_tally.get(reason, 0)) for reason in PATIENTELE_REASONS}
-    return Aggregate(period, counts, feed_tally, patientele_tally, unmatched)
+    return Aggregate(period, columns, feed_tally, patientele_tally, unmatched)

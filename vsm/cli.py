@@ -123,26 +123,42 @@ PAID = click.option(
 )
 
 
-def _summary(results, period: str) -> str:
-    from .forfait import total
-
-    paid = results[results["amount_eur"] > Decimal(0)]
+def _summary(entry: dict, period: str) -> str:
+    """The period's figures (as the manifest records them) in French."""
     lines = [
-        f"Période {period} : {fr.integer(len(results))} professionnels, "
-        f"{fr.integer(int(results['eligible'].sum()))} éligibles, {fr.integer(len(paid))} avec un forfait, "
-        f"dont {fr.integer(int(results['majoration'].sum()))} majorés.",
-        f"Montant total : {fr.eur(total(results))}.",
+        f"Période {period} : {fr.integer(entry['professionals'])} professionnels, "
+        f"{fr.integer(entry['eligible'])} éligibles, {fr.integer(entry['paid'])} avec un forfait, "
+        f"dont {fr.integer(entry['majorated'])} majorés.",
+        f"Montant total : {fr.eur(Decimal(entry['amount_eur']))}.",
     ]
-    if "complement_eur" in results.columns:
-        complements = results[results["complement_eur"] > Decimal(0)]
+    if "complement_eur" in entry:
         lines.append(
-            f"Compléments à verser : {fr.integer(len(complements))} professionnels, {fr.eur(total(results, 'complement_eur'))}."
+            f"Compléments à verser : {fr.integer(entry['complements'])} professionnels, "
+            f"{fr.eur(Decimal(entry['complement_eur']))}."
         )
     return "\n".join(lines)
 
 
+def _figures(results) -> dict:
+    """A results table's figures, keyed as in the manifest (for results computed from counts)."""
+    from .forfait import total
+
+    entry = {
+        "professionals": len(results),
+        "eligible": int(results["eligible"].sum()),
+        "paid": int((results["amount_eur"] > Decimal(0)).sum()),
+        "majorated": int(results["majoration"].sum()),
+        "amount_eur": str(total(results)),
+    }
+    if "complement_eur" in results.columns:
+        entry["complements"] = int((results["complement_eur"] > Decimal(0)).sum())
+        entry["complement_eur"] = str(total(results, "complement_eur"))
+    return entry
+
+
 def _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path, out_path=None):
-    """Rules, results (and the manifest when computed from extracts)."""
+    """Rules, a function giving the results as a DataFrame (built only if asked for: the figures
+    printed come from the manifest), and the manifest when computed from extracts."""
     from .rules import load_rules
 
     _check_sources(counts_path, feeds_path, patientele_path)
@@ -156,7 +172,8 @@ def _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_p
         from .inputs import read_counts
 
         counts = read_counts(counts_path)
-        return rules, compute(counts, rules, period, paid=paid, source=str(counts_path)), None
+        results = compute(counts, rules, period, paid=paid, source=str(counts_path))
+        return rules, lambda: results, None
     from .pipeline import compute_extracts
 
     if out_path is None:  # explain: nothing written
@@ -166,7 +183,8 @@ def _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_p
             data = compute_extracts(rules, period, feeds_path, patientele_path, Path(tmp) / "r.parquet", paid=paid)
     else:
         data = compute_extracts(rules, period, feeds_path, patientele_path, out_path, paid=paid)
-    return rules, data.pop("_results"), data
+    run = data.pop("_run")
+    return rules, lambda: run.results, data
 
 
 def _tally_text(manifest: dict, period: str) -> str:
@@ -209,10 +227,11 @@ def compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_pa
             err=True,
         )
     if manifest is None:
-        write_table(results, out_path)
+        write_table(results(), out_path)
+        click.echo(_summary(_figures(results()), period))
     else:
         click.echo(_tally_text(manifest, period))
-    click.echo(_summary(results, period))
+        click.echo(_summary(manifest["periods"][period], period))
     click.echo(f"Résultats écrits dans {out_path}.")
 
 
@@ -229,7 +248,7 @@ def explain(rules_ref, period, counts_path, feeds_path, patientele_path, paid_pa
     from .explain import explain as explain_text
 
     rules, results, _ = _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path)
-    click.echo(explain_text(results, rules, period, ps_id))
+    click.echo(explain_text(results(), rules, period, ps_id))
 
 
 @cli.group()

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import MAX_LISTED_ERRORS, InputErrors, VsmError  # noqa: F401 (re-exported)
+from .forfait import COUNT_COLUMNS
 
-COUNT_COLUMNS = ("patients_mt", "patients_mt_ald", "dmp_vsm", "dmp_vsm_structured")
 COUNTS_REQUIRED = ("ps_id", *COUNT_COLUMNS)
 MAX_COUNT = 10**12  # far above any real patientèle; keeps integer arithmetic exact
 

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,13 +28,18 @@ from .extracts import FEEDS_SCHEMA, Extract, load_patientele, open_extract
 from .rules import RuleSet
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
-# pandas, numpy and pyarrow take a few tenths of a second to import: a thread imports them
-# while DuckDB reads the extracts (DuckDB releases the GIL while it works).
+# numpy and pyarrow (the forfait and the Parquet writer) take a few tenths of a second to
+# import: a thread imports them while DuckDB reads the extracts (DuckDB releases the GIL while
+# it works). Computing and writing Parquet results needs no pandas: it is imported only for
+# CSV files and DataFrame views (reports, explanations).
 
 
 def _import_compute_modules() -> None:
+    import pyarrow.parquet  # noqa: F401 — the results writer
+
     from . import forfait, results  # noqa: F401
 
 
@@ -48,10 +53,37 @@ DEMO_DIR = Path("data") / "demo"
 
 @dataclass
 class PeriodRun:
+    """One period computed: the aggregate (counts per professional) and the forfait's columns
+    (numpy arrays, money in integer cents). ``columns`` is the results table as arrays,
+    ``results`` the same as a DataFrame (money as Decimal), built only when asked for."""
+
     period: str
-    results: pd.DataFrame
     aggregate: Aggregate
+    computed: dict[str, np.ndarray]
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        from .forfait import MONEY_COLUMNS, RESULT_COLUMNS, result_columns
+
+        counts = self.aggregate.columns
+        extra = [c for c in counts if c not in RESULT_COLUMNS]
+        out = {}
+        for name in result_columns(extra, "complement_cents" in self.computed):
+            if name in MONEY_COLUMNS:
+                key = name.removesuffix("_eur") + "_cents"
+                out[key] = self.computed[key]
+            else:
+                out[name] = counts[name] if name in counts else self.computed[name]
+        return out
+
+    @cached_property
+    def results(self) -> pd.DataFrame:
+        from .forfait import results_frame
+        from .inputs import validate_counts
+
+        table = validate_counts(self.aggregate.counts, source=f"effectifs agrégés ({self.period})")
+        return results_frame(table, self.computed)
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -95,26 +127,45 @@ def compute_periods(
     started = time.perf_counter()
     aggregates = aggregate_periods(con, inputs.feeds, rules, periods, tally=inputs.tally)
     aggregated = time.perf_counter()
-    from .forfait import compute  # imported (pandas) in the background while DuckDB scanned
+    # numpy and the forfait were imported in the background while DuckDB scanned
+    from .forfait import COUNT_COLUMNS, compute_columns, paid_cents_for, to_cents
 
     runs: dict[str, PeriodRun] = {}
     for pid in periods:
         t0 = time.perf_counter()
+        agg = aggregates[pid]
+        counts = agg.columns
+        _check_counts(counts, pid)
         base = rules.period(pid).complement_of
-        period_paid = paid_from(runs[base].results) if base in runs else paid
-        results = compute(aggregates[pid].counts, rules, pid, paid=period_paid, source=f"effectifs agrégés ({pid})")
+        paid_cents = None
+        if base in runs:
+            earlier = runs[base]
+            paid_cents = paid_cents_for(counts["ps_id"], earlier.aggregate.columns["ps_id"], earlier.computed["amount_cents"])
+        elif paid is not None:
+            paid_cents = paid_cents_for(counts["ps_id"], paid["ps_id"].to_numpy(object), [to_cents(v) for v in paid["paid_eur"]])
+        computed = compute_columns(*(counts[c] for c in COUNT_COLUMNS), rules, pid, paid_cents=paid_cents)
         runs[pid] = PeriodRun(
             pid,
-            results,
-            aggregates[pid],
+            agg,
+            computed,
             {"aggregate_all_periods": round(aggregated - started, 3), "compute": round(time.perf_counter() - t0, 3)},
         )
     return runs
 
 
-def paid_from(results: pd.DataFrame) -> pd.DataFrame:
-    """An earlier period's results as amounts already paid."""
-    return results[["ps_id", "amount_eur"]].rename(columns={"amount_eur": "paid_eur"})
+def _check_counts(counts: dict[str, np.ndarray], period: str) -> None:
+    """What validate_counts checks on a counts file holds here by construction (one row per
+    professional, sorted; ALD ≤ patientèle MT, checked on load; structured ≤ fed): verify it
+    cheaply, as a guard against a regression in the SQL."""
+    import numpy as np
+
+    ids = counts["ps_id"]
+    unique_sorted = len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
+    consistent = bool(np.all(counts["patients_mt_ald"] <= counts["patients_mt"])) and bool(
+        np.all(counts["dmp_vsm_structured"] <= counts["dmp_vsm"])
+    )
+    if not (unique_sorted and consistent):
+        raise AssertionError(f"Incohérence interne des effectifs agrégés ({period}).")
 
 
 # --------------------------------------------------------------------------- manifest
@@ -130,17 +181,20 @@ def _input_entry(extract: Extract) -> dict:
 
 
 def period_entry(rules: RuleSet, run: PeriodRun) -> dict:
-    from .forfait import total
+    import numpy as np
+
+    from .forfait import total_cents
 
     p = rules.period(run.period)
     agg = run.aggregate
-    results = run.results
+    computed = run.computed
+    amount = computed["amount_cents"]
     entry = {
         "start": p.start.isoformat(),
         "end": p.end.isoformat(),
         "payment": p.payment,
         "complement_of": p.complement_of,
-        "snapshot_dates": sorted({d.isoformat() for d in results["snapshot_date"]}) if "snapshot_date" in results else [],
+        "snapshot_dates": sorted(str(d) for d in np.unique(agg.columns["snapshot_date"])),
         "feeds_rows_by_reason": {
             reason: {"label": FEED_REASONS[reason], "rows": rows} for reason, rows in agg.feed_tally.items()
         },
@@ -150,26 +204,26 @@ def period_entry(rules: RuleSet, run: PeriodRun) -> dict:
         },
         "patientele_rows_total": sum(agg.patientele_tally.values()),
         "professionals_without_patientele": [
-            {"ps_id": r.ps_id, "rows": int(r.rows), "dmp_vsm": int(r.dmp_vsm)} for r in agg.unmatched.itertuples()
+            {"ps_id": ps_id, "rows": rows, "dmp_vsm": dmps} for ps_id, rows, dmps in agg.unmatched_rows
         ],
-        "professionals": int(len(results)),
-        "eligible": int(results["eligible"].sum()),
-        "paid": int((results["amount_eur"] > Decimal(0)).sum()),
-        "majorated": int(results["majoration"].sum()),
-        "amount_eur": str(total(results)),
+        "professionals": int(len(amount)),
+        "eligible": int(computed["eligible"].sum()),
+        "paid": int((amount > 0).sum()),
+        "majorated": int(computed["majoration"].sum()),
+        "amount_eur": str(total_cents(amount)),
         "seconds": run.seconds,
     }
-    if "complement_eur" in results.columns:
-        entry["complements"] = int((results["complement_eur"] > Decimal(0)).sum())
-        entry["complement_eur"] = str(total(results, "complement_eur"))
+    if "complement_cents" in computed:
+        entry["complements"] = int((computed["complement_cents"] > 0).sum())
+        entry["complement_eur"] = str(total_cents(computed["complement_cents"]))
     return entry
 
 
 def manifest(rules: RuleSet, feeds: Extract, patientele: Extract, runs: list[PeriodRun], files: dict[str, dict], seconds: dict) -> dict:
-    import pandas as pd
+    from importlib.metadata import version
 
     return {
-        "tool": {"name": "vsm", "version": __version__, "duckdb": duckdb.__version__, "pandas": pd.__version__},
+        "tool": {"name": "vsm", "version": __version__, "duckdb": duckdb.__version__, "pandas": version("pandas")},
         "rules": {"id": rules.id, "label": rules.label, "path": rules.path, "files": list(rules.files), "sha256": rules.sha256},
         "parameters": {
             "periods": [run.period for run in runs],
@@ -221,7 +275,7 @@ def run(
     wanted = [p for p in rules.periods if p in wanted]
     t0 = time.perf_counter()
     warm_up()
-    from .results import public_mode, write_table
+    from .results import public_mode, write_columns, write_table
 
     con = connect()
     try:
@@ -241,8 +295,9 @@ def run(
             folder = staging / pid
             folder.mkdir()
             written = {}
+            write_columns(period_run.columns, folder / "resultats.parquet")
+            write_table(period_run.results, folder / "resultats.csv")
             for name in ("resultats.parquet", "resultats.csv"):
-                write_table(period_run.results, folder / name)
                 written[name] = {"path": f"{pid}/{name}", "sha256": _sha256(folder / name)}
             unmatched = folder / "professionnels_sans_patientele.csv"
             write_table(period_run.aggregate.unmatched, unmatched)
@@ -308,10 +363,10 @@ def compute_extracts(
     finally:
         con.close()
     t_compute = time.perf_counter()
-    from .results import write_table
+    from .results import write_columns
 
     manifest_path = out.with_name(out.stem + ".manifest.json")
-    write_table(period_run.results, out)
+    write_columns(period_run.columns, out)
     t_write = time.perf_counter()
     files = {period: {out.name: {"path": out.name, "sha256": _sha256(out)}}}
     data = manifest(
@@ -332,7 +387,7 @@ def compute_extracts(
     except Exception:
         out.unlink(missing_ok=True)
         raise
-    data["_results"] = period_run.results
+    data["_run"] = period_run
     return data
 
 

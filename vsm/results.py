@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 from .errors import VsmError
 
 if TYPE_CHECKING:  # imported where used: the atomic-write helpers must stay light to import
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
@@ -77,6 +78,78 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
         fields.append(pa.field(name, array.type))
         arrays.append(array)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def money_array(cents: np.ndarray) -> pa.Array:
+    """Integer cents → decimal128(14, 2), exactly: the cents are the decimal's unscaled value
+    (16-byte little-endian two's complement, built in numpy, no Decimal per row)."""
+    import numpy as np
+    import pyarrow as pa
+
+    money_type = pa.decimal128(MONEY_PRECISION, MONEY_SCALE)
+    if cents.dtype == object:  # beyond int64 (only in extreme tests): through Decimal
+        return pa.array([Decimal(int(c)).scaleb(-MONEY_SCALE) for c in cents], type=money_type)
+    cents = np.ascontiguousarray(cents, dtype=np.int64)
+    if len(cents) and int(np.abs(cents).max()) >= 10**MONEY_PRECISION:
+        raise VsmError(f"Montant hors limites : plus de {10 ** (MONEY_PRECISION - MONEY_SCALE):,} euros.".replace(",", " "))
+    words = np.empty((len(cents), 2), dtype="<i8")
+    words[:, 0] = cents
+    words[:, 1] = cents >> 63  # sign extension
+    return pa.Array.from_buffers(money_type, len(cents), [None, pa.py_buffer(words.tobytes())])
+
+
+def columns_to_arrow(columns: dict[str, np.ndarray]) -> pa.Table:
+    """Results as numpy arrays (money in ``*_cents``) → the Arrow table that ``to_arrow`` makes
+    of the same results as a DataFrame: same names, order, types and nulls, so the Parquet
+    files are identical to the byte. DuckDB converts the arrays (pyarrow's own converter
+    would import pandas, half a second); money is built from the cents."""
+    import duckdb
+    import pyarrow as pa
+
+    data, select = {}, []  # ``data`` is read by DuckDB by its name
+    for name, values in columns.items():
+        if name.endswith("_cents"):
+            continue
+        key = f"c{len(data)}"
+        if values.dtype.kind == "M":
+            data[key] = values.astype("datetime64[us]")
+            select.append(f'CAST({key} AS DATE) AS "{name}"')
+        elif values.dtype == object:
+            data[key] = values
+            select.append(f'CAST({key} AS VARCHAR) AS "{name}"')
+        elif values.dtype.kind == "f":  # an undefined share (0 / 0) is NaN here, null on disk
+            data[key] = values
+            select.append(f'CASE WHEN isnan({key}) THEN NULL ELSE {key} END AS "{name}"')
+        else:
+            data[key] = values
+            select.append(f'{key} AS "{name}"')
+    con = duckdb.connect()
+    try:
+        plain = con.sql(f"SELECT {', '.join(select)} FROM data").to_arrow_table()
+    finally:
+        con.close()
+    fields, arrays = [], []
+    for name, values in columns.items():
+        if name.endswith("_cents"):
+            name, array = name.removesuffix("_cents") + "_eur", money_array(values)
+        else:
+            array = plain.column(name).combine_chunks()
+        fields.append(pa.field(name, array.type))
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def write_columns(columns: dict[str, np.ndarray], path: Path | str) -> Path:
+    """Write results given as numpy arrays, atomically: Parquet straight from the arrays
+    (pandas is not needed), CSV through a DataFrame (as ``write_table``)."""
+    import pyarrow.parquet as pq
+
+    path = check_output_path(path)
+    if path.suffix.lower() == ".csv":
+        return write_table(columns_to_arrow(columns).to_pandas(), path)
+    with atomic_path(path) as tmp:
+        pq.write_table(columns_to_arrow(columns), tmp, compression="zstd")
+    return path
 
 
 def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
