@@ -55,16 +55,23 @@ _HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blake3")
 
 
 class InputFile:
-    """A file of an extract: its row count, and its BLAKE3 digest computed in the background
-    (the hashing releases the GIL, so it overlaps the DuckDB scans)."""
+    """A file of an extract: its row count, and its BLAKE3 digest, computed in a background
+    thread (the hashing releases the GIL) once ``start_digest`` is called — the pipeline calls
+    it when the scans are over, so that hashing takes the core that Python's own work leaves
+    idle instead of competing with DuckDB — or when the digest is first asked for."""
 
     def __init__(self, path: Path, rows: int):
         self.path = str(path)
         self.rows = rows
-        self._digest: Future = _HASHING.submit(blake3_file, path)
+        self._digest: Future | None = None
+
+    def start_digest(self) -> None:
+        if self._digest is None:
+            self._digest = _HASHING.submit(blake3_file, Path(self.path))
 
     @property
     def blake3(self) -> str:
+        self.start_digest()
         return self._digest.result()
 
 
@@ -364,12 +371,12 @@ def load_patientele(con: duckdb.DuckDBPyConnection, path: Path | str) -> Extract
     """Validate the patientèle snapshots and load them as table ``patientele``.
 
     Table columns: ps_id, ps_kind, region, departement, snapshot_date, patients_mt,
-    patients_mt_ald, _file, _line (and two internal flags). One pass counts the rows that
+    patients_mt_ald (and internal columns). One pass counts the rows that
     break a rule; only when there are some are they located and listed (InputErrors naming
     file, line and column).
     """
     extract = open_extract(con, path, PATIENTELE_SCHEMA)
-    _create_from_view(con, extract, PATIENTELE_TABLE, _patientele_view(extract))
+    _create_from_view(con, extract, PATIENTELE_TABLE, _patientele_view(extract, position=False))
     checks = _patientele_checks()
     conditions = " OR ".join(f"({condition})" for condition, _ in checks)
     bad, duplicated = con.execute(
@@ -396,17 +403,20 @@ def _create_from_view(con: duckdb.DuckDBPyConnection, extract: Extract, table: s
             con.execute(f"SET threads = {int(threads)}")
 
 
-def _patientele_view(extract: Extract, raw: bool = False) -> str:
-    """SELECT normalising the snapshots, with each row's file and line; ``raw`` adds the cells
-    as read (for error messages)."""
+def _patientele_view(extract: Extract, raw: bool = False, position: bool = True) -> str:
+    """SELECT normalising the snapshots; ``position`` adds each row's file and line and ``raw``
+    the cells as read (both for error messages only)."""
     mt, mt_bad = int_expr(extract, "patients_mt")
     ald, ald_bad = int_expr(extract, "patients_mt_ald")
-    if extract.kind == "csv":
+    if not position:
+        scan = extract.scan_sql(", union_by_name = true" if extract.kind == "parquet" else "")
+        where = ""
+    elif extract.kind == "csv":
         scan = extract.scan_sql(", filename = true")
-        position = "filename AS _file, row_number() OVER () + 1 AS _line"
+        where = "filename AS _file, row_number() OVER () + 1 AS _line,"
     else:
         scan = extract.scan_sql(", union_by_name = true, filename = true, file_row_number = true")
-        position = "filename AS _file, file_row_number + 1 AS _line"
+        where = "filename AS _file, file_row_number + 1 AS _line,"
     raw_columns = (
         ", CAST(snapshot_date AS VARCHAR) AS snapshot_date_raw, CAST(patients_mt AS VARCHAR) AS patients_mt_raw, "
         "CAST(patients_mt_ald AS VARCHAR) AS patients_mt_ald_raw"
@@ -414,7 +424,7 @@ def _patientele_view(extract: Extract, raw: bool = False) -> str:
         else ""
     )
     return f"""
-        SELECT {position},
+        SELECT {where}
                {text_expr(extract, 'ps_id')} AS ps_id,
                {text_expr(extract, 'ps_kind')} AS ps_kind,
                {text_expr(extract, 'region')} AS region,

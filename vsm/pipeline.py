@@ -127,6 +127,9 @@ def compute_periods(
     started = time.perf_counter()
     aggregates = aggregate_periods(con, inputs.feeds, rules, periods, tally=inputs.tally)
     aggregated = time.perf_counter()
+    for extract in (inputs.feeds, inputs.patientele):  # the scans are over: hash the inputs
+        for file in extract.file_info:
+            file.start_digest()
     # numpy and the forfait were imported in the background while DuckDB scanned
     from .forfait import COUNT_COLUMNS, compute_columns, paid_cents_for, to_cents
 
