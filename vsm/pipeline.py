@@ -31,15 +31,13 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-# numpy and pyarrow (the forfait and the Parquet writer) take a few tenths of a second to
-# import: a thread imports them while DuckDB reads the extracts (DuckDB releases the GIL while
-# it works). Computing and writing Parquet results needs no pandas: it is imported only for
-# CSV files and DataFrame views (reports, explanations).
+# numpy (the forfait) takes a tenth of a second to import: a thread imports it while DuckDB
+# reads the extracts (DuckDB releases the GIL while it works). Computing and writing Parquet
+# results needs neither pandas nor pyarrow: they are imported only for CSV files and
+# DataFrame views (reports, explanations).
 
 
 def _import_compute_modules() -> None:
-    import pyarrow.parquet  # noqa: F401 — the results writer
-
     from . import forfait, results  # noqa: F401
 
 

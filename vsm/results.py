@@ -80,38 +80,67 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def money_array(cents: np.ndarray) -> pa.Array:
-    """Integer cents → decimal128(14, 2), exactly: the cents are the decimal's unscaled value
-    (16-byte little-endian two's complement, built in numpy, no Decimal per row)."""
+def _check_money(cents: np.ndarray, name: str) -> np.ndarray:
+    """Cents as int64, refused beyond the money type's precision (decimal(14, 2))."""
     import numpy as np
-    import pyarrow as pa
 
-    money_type = pa.decimal128(MONEY_PRECISION, MONEY_SCALE)
-    if cents.dtype == object:  # beyond int64 (only in extreme tests): through Decimal
-        return pa.array([Decimal(int(c)).scaleb(-MONEY_SCALE) for c in cents], type=money_type)
-    cents = np.ascontiguousarray(cents, dtype=np.int64)
-    if len(cents) and int(np.abs(cents).max()) >= 10**MONEY_PRECISION:
-        raise VsmError(f"Montant hors limites : plus de {10 ** (MONEY_PRECISION - MONEY_SCALE):,} euros.".replace(",", " "))
-    words = np.empty((len(cents), 2), dtype="<i8")
-    words[:, 0] = cents
-    words[:, 1] = cents >> 63  # sign extension
-    return pa.Array.from_buffers(money_type, len(cents), [None, pa.py_buffer(words.tobytes())])
+    limit = 10**MONEY_PRECISION
+    if len(cents) and max(abs(int(cents.max())), abs(int(cents.min()))) >= limit:
+        raise VsmError(
+            f"Colonne « {name} » : montant hors limites (au-delà de {10 ** (MONEY_PRECISION - MONEY_SCALE):,} euros).".replace(",", " ")
+        )
+    return np.asarray(cents, dtype=np.int64)
 
 
-def columns_to_arrow(columns: dict[str, np.ndarray]) -> pa.Table:
-    """Results as numpy arrays (money in ``*_cents``) → the Arrow table that ``to_arrow`` makes
-    of the same results as a DataFrame: same names, order, types and nulls, so the Parquet
-    files are identical to the byte. DuckDB converts the arrays (pyarrow's own converter
-    would import pandas, half a second); money is built from the cents."""
+def _copy_parquet(source: object, select: str, path: Path) -> None:
+    """``select`` (reading table ``source``: a dict of numpy arrays or an Arrow table) to a
+    Parquet file, by DuckDB."""
     import duckdb
-    import pyarrow as pa
 
-    data, select = {}, []  # ``data`` is read by DuckDB by its name
+    con = duckdb.connect()
+    try:
+        con.register("source", source)
+        con.execute(f"COPY ({select}) TO '{str(path).replace(chr(39), chr(39) * 2)}' (FORMAT parquet, COMPRESSION zstd)")
+    finally:
+        con.close()
+
+
+def columns_to_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Results as numpy arrays (money in ``*_cents``) → the same table as a DataFrame, money as
+    Decimal and dates as datetime.date (as the forfait's DataFrame results)."""
+    import pandas as pd
+
+    from .forfait import cents_to_eur
+
+    data = {}
     for name, values in columns.items():
         if name.endswith("_cents"):
-            continue
+            data[name.removesuffix("_cents") + "_eur"] = cents_to_eur(values)
+        elif values.dtype.kind == "M":
+            data[name] = values.astype("datetime64[D]").astype(object)
+        else:
+            data[name] = values
+    return pd.DataFrame(data)
+
+
+def write_columns(columns: dict[str, np.ndarray], path: Path | str) -> Path:
+    """Write results given as numpy arrays, atomically. Parquet straight from the arrays by
+    DuckDB (neither pandas nor pyarrow is imported: half a second at national scale), with the
+    same types, and the same bytes, as ``write_table`` gives for the same results as a
+    DataFrame; CSV through the DataFrame."""
+    path = check_output_path(path)
+    if path.suffix.lower() == ".csv":
+        return write_table(columns_to_frame(columns), path)
+    data, select = {}, []
+    for name, values in columns.items():
         key = f"c{len(data)}"
-        if values.dtype.kind == "M":
+        if name.endswith("_cents"):
+            data[key] = _check_money(values, name)
+            name = name.removesuffix("_cents") + "_eur"
+            select.append(
+                f'CAST(CAST({key} AS DECIMAL(18, 0)) * 0.01 AS DECIMAL({MONEY_PRECISION}, {MONEY_SCALE})) AS "{name}"'
+            )
+        elif values.dtype.kind == "M":
             data[key] = values.astype("datetime64[us]")
             select.append(f'CAST({key} AS DATE) AS "{name}"')
         elif values.dtype == object:
@@ -123,39 +152,14 @@ def columns_to_arrow(columns: dict[str, np.ndarray]) -> pa.Table:
         else:
             data[key] = values
             select.append(f'{key} AS "{name}"')
-    con = duckdb.connect()
-    try:
-        plain = con.sql(f"SELECT {', '.join(select)} FROM data").to_arrow_table()
-    finally:
-        con.close()
-    fields, arrays = [], []
-    for name, values in columns.items():
-        if name.endswith("_cents"):
-            name, array = name.removesuffix("_cents") + "_eur", money_array(values)
-        else:
-            array = plain.column(name).combine_chunks()
-        fields.append(pa.field(name, array.type))
-        arrays.append(array)
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
-
-
-def write_columns(columns: dict[str, np.ndarray], path: Path | str) -> Path:
-    """Write results given as numpy arrays, atomically: Parquet straight from the arrays
-    (pandas is not needed), CSV through a DataFrame (as ``write_table``)."""
-    import pyarrow.parquet as pq
-
-    path = check_output_path(path)
-    if path.suffix.lower() == ".csv":
-        return write_table(columns_to_arrow(columns).to_pandas(), path)
     with atomic_path(path) as tmp:
-        pq.write_table(columns_to_arrow(columns), tmp, compression="zstd")
+        _copy_parquet(data, f"SELECT {', '.join(select)} FROM source", tmp)
     return path
 
 
 def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
-    """Write a results table, by extension, atomically. Money in CSV: « 2250.00 »."""
-    import pyarrow.parquet as pq
-
+    """Write a table, by extension, atomically. Money in CSV: « 2250.00 »; in Parquet,
+    decimal(14, 2) (written by DuckDB, as ``write_columns`` does)."""
     from .inputs import table_format
 
     path = check_output_path(path)
@@ -164,7 +168,7 @@ def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
         if kind == "csv":
             frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
         else:
-            pq.write_table(to_arrow(frame), tmp, compression="zstd")
+            _copy_parquet(to_arrow(frame), "SELECT * FROM source", tmp)
     return path
 
 
