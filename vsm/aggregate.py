@@ -33,7 +33,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
@@ -351,10 +351,12 @@ def aggregate_periods(
     rules: RuleSet,
     periods: list[str],
     tally: RunningTally | Tally | None = None,
+    after_scans: Callable[[], None] | None = None,
 ) -> dict[str, Aggregate]:
     """Counts per professional for each period, from two scans of the traces (the tally, which
     may already be running: see :class:`RunningTally`, then the numerator). The patientèle
-    must already be loaded (extracts.load_patientele) into the ``patientele`` table."""
+    must already be loaded (extracts.load_patientele) into the ``patientele`` table.
+    ``after_scans`` is called once the traces have been read for the last time."""
     for pid in periods:
         rules.period(pid)
     if tally is None:
@@ -364,6 +366,8 @@ def aggregate_periods(
     if tally.invalid:
         raise_feed_errors(feeds, tally.invalid)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {NUMERATOR_TABLE} AS {numerator_sql(feeds, rules, periods)}")
+    if after_scans is not None:
+        after_scans()
     try:
         return {pid: _period(con, rules, pid, i, tally.by_period[pid]) for i, pid in enumerate(periods)}
     finally:

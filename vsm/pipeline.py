@@ -123,11 +123,13 @@ def compute_periods(
     period that completes an earlier one computed here gets its amounts as already paid
     (``paid`` serves a single complement period computed alone)."""
     started = time.perf_counter()
-    aggregates = aggregate_periods(con, inputs.feeds, rules, periods, tally=inputs.tally)
+    def hash_inputs() -> None:  # the scans are over: hash the inputs while Python works
+        for extract in (inputs.feeds, inputs.patientele):
+            for file in extract.file_info:
+                file.start_digest()
+
+    aggregates = aggregate_periods(con, inputs.feeds, rules, periods, tally=inputs.tally, after_scans=hash_inputs)
     aggregated = time.perf_counter()
-    for extract in (inputs.feeds, inputs.patientele):  # the scans are over: hash the inputs
-        for file in extract.file_info:
-            file.start_digest()
     # numpy and the forfait were imported in the background while DuckDB scanned
     from .forfait import COUNT_COLUMNS, compute_columns, paid_cents_for, to_cents
 
