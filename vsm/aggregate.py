@@ -359,19 +359,30 @@ def aggregate_periods(
     ``after_scans`` is called once the traces have been read for the last time."""
     for pid in periods:
         rules.period(pid)
-    if tally is None:
-        tally = run_tally(con, feeds, rules, periods)
-    elif isinstance(tally, RunningTally):
-        tally = tally.result()
-    if tally.invalid:
-        raise_feed_errors(feeds, tally.invalid)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {NUMERATOR_TABLE} AS {numerator_sql(feeds, rules, periods)}")
-    if after_scans is not None:
-        after_scans()
     try:
-        return {pid: _period(con, rules, pid, i, tally.by_period[pid]) for i, pid in enumerate(periods)}
+        # the snapshots at each period's end do not depend on the traces: taken while the
+        # tally may still be running
+        try:
+            patientele_tallies = {pid: _snapshots(con, rules, pid, i) for i, pid in enumerate(periods)}
+        except BaseException:
+            if isinstance(tally, RunningTally):
+                tally.stop()
+            raise
+        if tally is None:
+            tally = run_tally(con, feeds, rules, periods)
+        elif isinstance(tally, RunningTally):
+            tally = tally.result()
+        if tally.invalid:
+            raise_feed_errors(feeds, tally.invalid)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {NUMERATOR_TABLE} AS {numerator_sql(feeds, rules, periods)}")
+        if after_scans is not None:
+            after_scans()
+        return {
+            pid: _period(con, rules, pid, i, tally.by_period[pid], patientele_tallies[pid]) for i, pid in enumerate(periods)
+        }
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {NUMERATOR_TABLE}")
+        for table in [NUMERATOR_TABLE, *(f"snapshot_end{i}" for i in range(len(periods)))]:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def aggregate(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, period: str) -> Aggregate:
@@ -379,19 +390,47 @@ def aggregate(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, pe
     return aggregate_periods(con, feeds, rules, [period])[period]
 
 
-def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, index: int, tally: dict[str, int]) -> Aggregate:
+def _snapshots(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, index: int) -> dict[str, int]:
+    """Table ``snapshot_end<index>``: each professional's latest snapshot on or before the
+    period's end; returns the patientèle rows by reason for the period."""
+    end = f"DATE '{rules.period(period).end.isoformat()}'"
+    population = _sql_str(rules.population)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE snapshot_end{index} AS
+        SELECT ps_id, ps_kind, region, departement, snapshot_date, patients_mt, patients_mt_ald
+        FROM {PATIENTELE_TABLE} WHERE snapshot_date <= {end}
+        QUALIFY row_number() OVER (PARTITION BY ps_id ORDER BY snapshot_date DESC) = 1
+        """
+    )
+    rows = dict(
+        con.execute(
+            f"""
+            SELECT CASE WHEN p.snapshot_date > {end} THEN 'after_end'
+                        WHEN p.ps_kind <> {population} THEN 'other_population'
+                        WHEN p.snapshot_date = s.snapshot_date THEN 'used'
+                        ELSE 'superseded' END AS reason, count(*)
+            FROM {PATIENTELE_TABLE} p LEFT JOIN snapshot_end{index} s ON p.ps_id = s.ps_id
+            GROUP BY ALL
+            """
+        ).fetchall()
+    )
+    return {reason: int(rows.get(reason, 0)) for reason in PATIENTELE_REASONS}
+
+
+def _period(
+    con: duckdb.DuckDBPyConnection,
+    rules: RuleSet,
+    period: str,
+    index: int,
+    tally: dict[str, int],
+    patientele_tally: dict[str, int],
+) -> Aggregate:
     """Join one period's numerator with the latest snapshot on or before its end, in DuckDB;
     only the per-professional table comes back to Python (as numpy arrays)."""
     import numpy as np
 
-    end = f"DATE '{rules.period(period).end.isoformat()}'"
     population = _sql_str(rules.population)
-    snapshots = f"""
-        SELECT ps_id, ps_kind, region, departement, snapshot_date, patients_mt, patients_mt_ald
-        FROM {PATIENTELE_TABLE} WHERE snapshot_date <= {end}
-        QUALIFY row_number() OVER (PARTITION BY ps_id ORDER BY snapshot_date DESC) = 1
-    """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE snapshot_end AS {snapshots}")
     fed = f"(SELECT ps_id, rows{index} AS rows, dmps{index} AS dmps, structured{index} AS structured FROM {NUMERATOR_TABLE} WHERE rows{index} > 0)"
 
     # Candidate rows (valid, inside the period, passing status, type and action) are those
@@ -401,7 +440,7 @@ def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, index: 
         SELECT coalesce(sum(f.rows), 0),
                coalesce(sum(f.rows) FILTER (WHERE s.ps_id IS NULL), 0),
                coalesce(sum(f.rows) FILTER (WHERE s.ps_kind <> {population}), 0)
-        FROM {fed} f LEFT JOIN snapshot_end s USING (ps_id)
+        FROM {fed} f LEFT JOIN snapshot_end{index} s USING (ps_id)
         """
     ).fetchone()
     candidates = int(tally.get("candidate", 0))
@@ -415,14 +454,14 @@ def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, index: 
     unmatched = [
         (ps_id, int(rows), int(dmps))
         for ps_id, rows, dmps in con.execute(
-            f"SELECT f.ps_id, f.rows, f.dmps FROM {fed} f ANTI JOIN snapshot_end s USING (ps_id) ORDER BY f.ps_id"
+            f"SELECT f.ps_id, f.rows, f.dmps FROM {fed} f ANTI JOIN snapshot_end{index} s USING (ps_id) ORDER BY f.ps_id"
         ).fetchall()
     ]
 
     fetched = con.execute(
         f"""
         SELECT s.*, coalesce(f.dmps, 0) AS dmp_vsm, coalesce(f.structured, 0) AS dmp_vsm_structured
-        FROM snapshot_end s LEFT JOIN {fed} f USING (ps_id)
+        FROM snapshot_end{index} s LEFT JOIN {fed} f USING (ps_id)
         WHERE s.ps_kind = {population}
         ORDER BY s.ps_id
         """
@@ -439,18 +478,4 @@ def _period(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, index: 
     if all(v is None for v in columns["departement"]):
         del columns["departement"]
 
-    patientele_tally = dict(
-        con.execute(
-            f"""
-            SELECT CASE WHEN p.snapshot_date > {end} THEN 'after_end'
-                        WHEN p.ps_kind <> {population} THEN 'other_population'
-                        WHEN p.snapshot_date = s.snapshot_date THEN 'used'
-                        ELSE 'superseded' END AS reason, count(*)
-            FROM {PATIENTELE_TABLE} p LEFT JOIN snapshot_end s ON p.ps_id = s.ps_id
-            GROUP BY ALL
-            """
-        ).fetchall()
-    )
-    con.execute("DROP TABLE snapshot_end")
-    patientele_tally = {reason: int(patientele_tally.get(reason, 0)) for reason in PATIENTELE_REASONS}
     return Aggregate(period, columns, feed_tally, patientele_tally, unmatched)
