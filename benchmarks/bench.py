@@ -16,6 +16,7 @@ maximum resident set size (``wait4``). Prints a table with the ratios and writes
 
     python benchmarks/bench.py                 # generates data/national if missing
     python benchmarks/bench.py --repeat 5 --json benchmarks/out/bench.json
+    python benchmarks/bench.py --commands      # the three commands, for another timing tool
 """
 
 from __future__ import annotations
@@ -117,6 +118,32 @@ def series(name: str, cmd: list[str], repeat: int, cwd: Path = ROOT) -> dict:
     }
 
 
+def write_commands(feeds: Path, patientele: Path, folder: Path) -> None:
+    """The three commands of the comparison, one line each in ``commandes.sh`` (the floor and
+    the pandas baseline as scripts beside it), to be timed with another tool."""
+    import shlex
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "requete_seule.py").write_text(FLOOR.lstrip(), encoding="utf-8")
+    (folder / "pandas_seul.py").write_text(PANDAS.lstrip(), encoding="utf-8")
+    where, structured = floor_filters("medecins-2024", "P1")
+    commands = [
+        shlex.join([VSM, "compute", "--rules", "medecins-2024", "--period", "P1", "--feeds", str(feeds),
+                    "--patientele", str(patientele), "--out", str(Path(tempfile.gettempdir()) / "vsm-p1.parquet")]),
+        shlex.join([PYTHON, str(folder / "requete_seule.py"), str(feeds), where, structured]),
+        shlex.join([PYTHON, str(folder / "pandas_seul.py"), str(feeds)]),
+    ]
+    text = (
+        "# Les trois commandes comparées par benchmarks/bench.py (vsm compute, la requête seule, pandas),\n"
+        "# une par ligne, à chronométrer avec un autre outil, par exemple :\n"
+        "#   hyperfine -w 1 -r 5 \"$(sed -n 5p commandes.sh)\" \"$(sed -n 6p commandes.sh)\"\n"
+        "#   /usr/bin/time -v sh -c \"$(sed -n 7p commandes.sh)\"\n"
+        + "\n".join(commands) + "\n"
+    )
+    (folder / "commandes.sh").write_text(text, encoding="utf-8")
+    print(f"Commandes écrites dans {folder / 'commandes.sh'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Banc d'essai du calcul du forfait VSM à l'échelle nationale.")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "national", help="dossier des extractions nationales")
@@ -124,6 +151,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="répétitions de chaque mesure (médiane)")
     parser.add_argument("--reports", action="store_true", help="mesurer aussi un rapport régional et le lot complet")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "bench.json")
+    parser.add_argument(
+        "--commands", action="store_true",
+        help="écrire les trois commandes mesurées, autonomes, dans benchmarks/out/commandes.sh (pour les chronométrer "
+        "avec un autre outil, hyperfine ou /usr/bin/time) et s'arrêter",
+    )
     args = parser.parse_args()
 
     feeds, patientele = args.data / "feeds", args.data / "patientele.parquet"
@@ -137,6 +169,10 @@ def main() -> None:
     trace_rows = con.execute(f"SELECT count(*) FROM read_parquet('{feeds}/**/*.parquet')").fetchall()[0][0]
     professionals = con.execute(f"SELECT count(DISTINCT ps_id) FROM read_parquet('{patientele}')").fetchall()[0][0]
     con.close()
+
+    if args.commands:
+        write_commands(feeds, patientele, ROOT / "benchmarks" / "out")
+        return
 
     work = Path(tempfile.mkdtemp(prefix="vsm-bench-"))
     results: dict[str, dict] = {}
@@ -185,9 +221,18 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     full, floor, baseline = (results[k]["median_s"] for k in ("vsm compute", "floor", "pandas"))
+    # ratios repetition by repetition (the three commands ran one after the other in each, so a
+    # drift of the machine's speed hits both sides of a ratio alike), then their median
+    runs = {k: results[k]["runs_s"] for k in ("vsm compute", "floor", "pandas")}
+    over_floor = [c / f for c, f in zip(runs["vsm compute"], runs["floor"])]
+    pandas_over = [p / c for p, c in zip(runs["pandas"], runs["vsm compute"])]
     ratios = {
-        "vsm_compute_over_floor": round(full / floor, 2),
-        "pandas_over_vsm_compute": round(baseline / full, 2),
+        "vsm_compute_over_floor": round(statistics.median(over_floor), 2),
+        "pandas_over_vsm_compute": round(statistics.median(pandas_over), 2),
+        "vsm_compute_over_floor_runs": [round(r, 2) for r in over_floor],
+        "pandas_over_vsm_compute_runs": [round(r, 2) for r in pandas_over],
+        "vsm_compute_over_floor_of_medians": round(full / floor, 2),
+        "pandas_over_vsm_compute_of_medians": round(baseline / full, 2),
     }
     targets = {
         "vsm_compute_over_floor_max": 1.5,
@@ -218,8 +263,15 @@ def main() -> None:
     print(f"{'mesure':<18} {'médiane (s)':>12} {'min (s)':>9} {'mémoire max (Mio)':>18}")
     for name, r in results.items():
         print(f"{name:<18} {r['median_s']:>12.2f} {r['min_s']:>9.2f} {r['peak_rss_mib']:>18.0f}")
-    print(f"\nvsm compute / requête seule : {ratios['vsm_compute_over_floor']:.2f} (cible ≤ 1,5)")
-    print(f"pandas / vsm compute        : {ratios['pandas_over_vsm_compute']:.2f} (cible ≥ 5)")
+    print("\nRapports répétition par répétition (médiane ; extrêmes) :")
+    print(
+        f"vsm compute / requête seule : {ratios['vsm_compute_over_floor']:.2f} "
+        f"({min(over_floor):.2f} à {max(over_floor):.2f}) (cible ≤ 1,5)"
+    )
+    print(
+        f"pandas / vsm compute        : {ratios['pandas_over_vsm_compute']:.2f} "
+        f"({min(pandas_over):.2f} à {max(pandas_over):.2f}) (cible ≥ 5)"
+    )
     if "rapport régional" in results:
         print(f"rapport régional            : {results['rapport régional']['median_s']:.1f} s (cible ≤ 10 s)")
         print(f"lot complet                 : {results['lot complet']['median_s']:.1f} s (cible ≤ 300 s)")

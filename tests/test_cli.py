@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -370,3 +371,28 @@ def test_help_and_usage_errors_are_in_french():
     bad = runner.invoke(cli, ["synth", "--scale", "xx", "--out", "x"])
     assert bad.exit_code == 2
     assert "valeur invalide pour '--scale'" in bad.output and "ne fait pas partie de" in bad.output
+
+
+def test_type_names_are_french_in_errors_and_help():
+    from click.testing import CliRunner
+
+    from vsm.cli import cli
+
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["synth", "--seed", "abc", "--out", "x"])
+    assert bad.exit_code == 2
+    assert "'abc' n'est pas un entier valide" in bad.output and "integer" not in bad.output
+    shown = runner.invoke(cli, ["synth", "--help"])
+    assert "--seed ENTIER" in shown.output and "INTEGER" not in shown.output
+
+
+def test_command_line_exit_codes_survive_the_fast_exit(tmp_path):
+    # main() leaves through os._exit after flushing: the exit code and the messages must stay
+    ok = subprocess.run([sys.executable, "-m", "vsm.cli", "--version"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "vsm" in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "vsm.cli", "compute", "--rules", "medecins-2024", "--period", "P9",
+         "--counts", "x.csv", "--out", str(tmp_path / "r.csv")],
+        capture_output=True, text=True,
+    )
+    assert bad.returncode == 2 and "Erreur : " in bad.stderr and "P9" in bad.stderr

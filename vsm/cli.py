@@ -59,6 +59,10 @@ for _module in (click.core, click.formatting, click.decorators, click.exceptions
     if hasattr(_module, "ngettext"):
         _module.ngettext = _fr_n
 
+# the types' names, fixed when click was imported: « integer » in errors, INTEGER in the help
+for _type, _name in ((click.INT, "entier"), (click.FLOAT, "nombre décimal"), (click.BOOL, "booléen"), (click.STRING, "texte")):
+    _type.name = _name
+
 
 class FrenchGroup(click.Group):
     """Turns VsmError into « Erreur : … » and exit code 2, and click's usage errors into French."""
