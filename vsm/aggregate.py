@@ -306,8 +306,7 @@ def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str]) -> str:
     raw columns where possible, so that DuckDB pushes them into the Parquet scan and decodes
     identifiers only for the rows that pass."""
     ind = rules.indicator
-    starts = min(rules.period(p).start for p in periods)
-    ends = max(rules.period(p).end for p in periods)
+    start, end = _date_range(rules, periods)
     date = date_expr(extract, "event_date")
     structured = f"coalesce({_value(extract, 'format_code')} IN ({_in_list(ind.structured_format_codes.value)}), false)"
     per_dmp, per_ps = [], []
@@ -332,7 +331,7 @@ def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str]) -> str:
                    {date} AS event_date, {structured} AS structured
             FROM {scan}
             WHERE {_counted_filter(extract, rules)}
-              AND {date} BETWEEN DATE '{starts.isoformat()}' AND DATE '{ends.isoformat()}'
+              AND {date} BETWEEN DATE '{start}' AND DATE '{end}'
         ),
         g AS (SELECT ps_id, dmp_id, {', '.join(per_dmp)} FROM f GROUP BY ps_id, dmp_id)
         SELECT ps_id, {', '.join(per_ps)} FROM g GROUP BY ps_id

@@ -122,12 +122,12 @@ def compute_periods(
     """Aggregate every period from two scans of the traces, then compute each in order; a
     period that completes an earlier one computed here gets its amounts as already paid
     (``paid`` serves a single complement period computed alone)."""
-    started = time.perf_counter()
     def hash_inputs() -> None:  # the scans are over: hash the inputs while Python works
         for extract in (inputs.feeds, inputs.patientele):
             for file in extract.file_info:
                 file.start_digest()
 
+    started = time.perf_counter()
     aggregates = aggregate_periods(con, inputs.feeds, rules, periods, tally=inputs.tally, after_scans=hash_inputs)
     aggregated = time.perf_counter()
     # numpy and the forfait were imported in the background while DuckDB scanned
