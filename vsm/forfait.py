@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -187,14 +186,21 @@ def result_columns(extra: list[str], complement: bool) -> list[str]:
     return ["ps_id", *extra, *[c for c in RESULT_COLUMNS if c != "ps_id"], *(COMPLEMENT_COLUMNS if complement else ())]
 
 
+def in_euros(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The same columns, each ``<name>_cents`` replaced by ``<name>_eur`` in Decimal euros."""
+    return {
+        (name.removesuffix("_cents") + "_eur" if name.endswith("_cents") else name): (
+            cents_to_eur(values) if name.endswith("_cents") else values
+        )
+        for name, values in columns.items()
+    }
+
+
 def results_frame(table: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Validated counts (``table``) plus computed columns → the results table, money as Decimal."""
     result = table.copy()
-    for name, values in columns.items():
-        if name.endswith("_cents"):
-            result[name.removesuffix("_cents") + "_eur"] = cents_to_eur(values)
-        else:
-            result[name] = values
+    for name, values in in_euros(columns).items():
+        result[name] = values
     extra = [c for c in table.columns if c not in RESULT_COLUMNS]
     return result[result_columns(extra, "complement_cents" in columns)]
 

@@ -110,17 +110,14 @@ def columns_to_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     Decimal and dates as datetime.date (as the forfait's DataFrame results)."""
     import pandas as pd
 
-    from .forfait import cents_to_eur
+    from .forfait import in_euros
 
-    data = {}
-    for name, values in columns.items():
-        if name.endswith("_cents"):
-            data[name.removesuffix("_cents") + "_eur"] = cents_to_eur(values)
-        elif values.dtype.kind == "M":
-            data[name] = values.astype("datetime64[D]").astype(object)
-        else:
-            data[name] = values
-    return pd.DataFrame(data)
+    return pd.DataFrame(
+        {
+            name: values.astype("datetime64[D]").astype(object) if values.dtype.kind == "M" else values
+            for name, values in in_euros(columns).items()
+        }
+    )
 
 
 def write_columns(columns: dict[str, np.ndarray], path: Path | str) -> Path:
