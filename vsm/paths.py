@@ -1,4 +1,4 @@
-"""Where the project's data files live (params/, reports/)."""
+"""Where the project's data files live (params/, notebooks/), in a checkout or installed."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import Any
 import yaml
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = PACKAGE_DIR.parent
+# An installed wheel carries params/ and notebooks/ as vsm/_project/ (setup.py); a checkout
+# (editable install, tests) reads the folders beside the package. One lookup, used by all.
+_SHIPPED_DIR = PACKAGE_DIR / "_project"
+PROJECT_DIR = _SHIPPED_DIR if (_SHIPPED_DIR / "params").is_dir() else PACKAGE_DIR.parent
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 
 
