@@ -210,7 +210,7 @@ def test_region_beside_national(results, rules):
     assert rows["Montant total"]["Martinique (02)"] == Decimal("5850.00")
     assert rows["Montant total"]["France entière"] == Decimal("12450.00")
     with pytest.raises(VsmError, match="04"):
-        r.region_vs_national_frame(results, 4, rules, "P1")
+        r.region_vs_national_frame(results, "4", rules, "P1")
 
 
 def test_regions_side_by_side(results, rules):
@@ -372,7 +372,7 @@ def test_regional_report_reads_the_results_once_and_filters(results_dir, rules, 
 
 def test_report_parameters_are_checked(results_dir, rules, tmp_path):
     with pytest.raises(VsmError, match="« 04 »"):
-        r.regional_report(rules, "P1", 4, results_dir)
+        r.regional_report(rules, "P1", "4", results_dir)
     with pytest.raises(VsmError, match="99"):
         r.regional_report(rules, "P1", "99", results_dir)
     with pytest.raises(VsmError, match="P1, P2"):

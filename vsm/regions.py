@@ -44,16 +44,27 @@ def region_codes() -> list[str]:
 def normalize_region(value: object) -> str:
     """A region code as given by a user → its two-character INSEE code, or a French error.
 
-    Papermill and shells turn ``04`` into the integer 4: an integer is rejected with a hint,
-    because silently padding would hide a typing mistake in a batch definition.
+    An integer is what papermill makes of ``-p region 02`` (and YAML of an unquoted 02): the
+    user wrote the code, papermill dropped its zero, so the integer is read back as « 02 ».
+    A one-digit text (``--regions 4``) is what the user typed: it is refused with the hint,
+    because silently padding it would hide a typing mistake in a batch definition.
     """
     regions = load_regions()
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 100:
+        padded = f"{value:02d}"
+        if padded in regions:
+            return padded
     text = str(value).strip()
     if isinstance(value, str) and text in regions:
         return text
     valid = ", ".join(f"{r.code} ({r.nom})" for r in regions.values())
     hint = ""
-    if isinstance(value, int) or (text.isdigit() and len(text) == 1):
+    if isinstance(value, int) and not isinstance(value, bool):
+        hint = (
+            " Papermill a lu ce paramètre comme un nombre : écrire « -r region 04 » (texte) au lieu"
+            " de « -p region 04 »."
+        )
+    elif text.isdigit() and len(text) == 1:
         padded = f"{int(text):02d}"
         if padded in regions:
             hint = f" Les codes s'écrivent sur deux caractères : « {padded} » et non « {text} »."
