@@ -594,7 +594,9 @@ def run_batch(
     # every path absolute, once, before any thread or kernel starts
     results_dir, out_dir, feeds, patientele, structure = map(absolute, (results_dir, out_dir, feeds, patientele, structure))
     check_reports_out(out_dir, (feeds, patientele, structure))
-    with output_lock(out_dir):
+    # the reports folder and the results it reads are held for the whole batch: a second
+    # batch, or a « vsm run » on those results, stops at once instead of mixing two runs
+    with output_lock(out_dir), output_lock(results_dir):
         check_reports_out(out_dir, (feeds, patientele, structure))
         clean_tmp_files(out_dir / rules.id)  # what an interrupted batch left behind
         clean_leftovers(out_dir / "index.html")

@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -276,6 +277,10 @@ def is_write_failure(exc: BaseException) -> bool:
 # --------------------------------------------------------------------------- lock
 
 
+_HELD: dict[str, int] = {}  # locks this process holds, by lock file
+_HELD_GUARD = threading.Lock()
+
+
 @contextlib.contextmanager
 def output_lock(target: Path) -> Iterator[None]:
     """Hold the lock of output ``target`` (a hidden file beside it) while the block runs; a
@@ -284,6 +289,20 @@ def output_lock(target: Path) -> Iterator[None]:
 
     target = absolute(target)
     lock = target.parent / f".{target.name}{LOCK_TAG}"
+    key = str(lock)
+    with _HELD_GUARD:
+        if key in _HELD:  # held already by this process (the batch computing its results)
+            _HELD[key] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                _HELD[key] -= 1
+        return
     while True:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -305,9 +324,13 @@ def output_lock(target: Path) -> Iterator[None]:
         if same:
             break
         os.close(fd)
+    with _HELD_GUARD:
+        _HELD[key] = 1
     try:
         yield
     finally:
+        with _HELD_GUARD:
+            del _HELD[key]
         with contextlib.suppress(OSError):
             os.unlink(lock)
         os.close(fd)
