@@ -256,8 +256,15 @@ def write_error(exc: BaseException, path: Path | str, intact: str = "") -> VsmEr
         reason = "écriture non autorisée"
     elif code == errno.EDQUOT:
         reason = "quota disque dépassé"
+    elif code == errno.ENOENT:
+        reason = "dossier introuvable (supprimé pendant l'écriture ?)"
+    elif code in (errno.ENOTDIR, errno.EEXIST):
+        reason = "un élément du chemin est un fichier, pas un dossier"
+    elif code == errno.EISDIR:
+        reason = "c'est un dossier, pas un fichier"
     else:
-        reason = getattr(exc, "strerror", None) or text.splitlines()[0] if text else type(exc).__name__
+        detail = getattr(exc, "strerror", None) or (text.splitlines()[0] if text else type(exc).__name__)
+        reason = f"erreur du système ({detail})"
     suffix = f" {intact}" if intact else ""
     return VsmError(f"Écriture impossible dans « {path} » : {reason}.{suffix}")
 
@@ -305,6 +312,7 @@ def output_lock(target: Path) -> Iterator[None]:
         return
     while True:
         try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise write_error(exc, target.parent, "Rien n'a été modifié.") from exc
