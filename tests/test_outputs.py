@@ -651,3 +651,30 @@ def test_output_errors_are_french_for_every_kind_of_write_failure(tmp_path):
     with pytest.raises(VsmError, match="est un dossier"):
         with __import__("vsm.results", fromlist=["atomic_path"]).atomic_path(tmp_path):
             pass
+
+
+def test_synth_cleans_what_an_interrupted_generation_left(tmp_path, monkeypatch):
+    """vsm synth's generation folder beside its output and its set-aside feeds/ inside it,
+    after a kill: cleaned (feeds/ put back when it is missing); foreign names kept."""
+    out = tmp_path / "demo"
+    (out / ".feeds.old-0123abcd").mkdir(parents=True)
+    (out / ".feeds.old-0123abcd" / "part-00000.parquet").write_bytes(b"ancien")
+    generation = tmp_path / ".demo.synth-4242-89abcdef"
+    (generation / "feeds").mkdir(parents=True)
+    (tmp_path / ".demo.synth-notes").write_text("à moi", encoding="utf-8")
+    removed = outputs.clean_leftovers(out)
+    assert not generation.exists() and (out / "feeds" / "part-00000.parquet").read_bytes() == b"ancien"
+    assert (tmp_path / ".demo.synth-notes").exists() and len(removed) == 2
+
+
+def test_render_accepts_a_folder_of_report_files_only(tmp_path):
+    folder = tmp_path / "rapports" / "medecins-2024" / "P1" / "53"
+    folder.mkdir(parents=True)
+    (folder / "rapport.ipynb").write_text("{}", encoding="utf-8")
+    (folder / ".rapport.html.AbCdEfGh.tmp").write_text("", encoding="utf-8")
+    assert batch.is_reports_folder(tmp_path / "rapports")
+    (folder / "mon-fichier.docx").write_bytes(b"x")
+    assert not batch.is_reports_folder(tmp_path / "rapports")
+    outcome = invoke("render", "--reports", tmp_path / "rapports")
+    assert_french_refusal(outcome, "n'est pas un dossier de rapports de vsm")
+    assert (folder / ".rapport.html.AbCdEfGh.tmp").exists()  # refused: nothing touched, not even leftovers

@@ -309,7 +309,7 @@ def is_reports_folder(folder: Path) -> bool:
     """A reports folder written by vsm: each entry is its index.html, a rule set's folder
     (with its rapports.json), the examples (« vsm exemples --out reports/exemples »), or the
     project's README.md of reports/."""
-    from .outputs import _visible, read_json
+    from .outputs import _visible, is_results_folder, read_json
     from .results import is_examples_folder
 
     for entry in _visible(Path(folder)):
@@ -326,11 +326,31 @@ def is_reports_folder(folder: Path) -> bool:
             continue
         elif entry.is_dir():
             index = read_json(entry / INDEX_FILE)
-            if not (index is not None and "notebooks" in index) and not (
-                entry.name == "exemples" and is_examples_folder(entry)
-            ) and any(_visible(entry)):
+            if not (
+                (index is not None and "notebooks" in index)
+                or (entry.name == "exemples" and is_examples_folder(entry))
+                or _only_report_files(entry)
+                or is_results_folder(entry)  # « --results » given inside the reports folder
+            ):
                 return False
         else:
+            return False
+    return True
+
+
+REPORT_FILES = {REGIONAL_OUTPUT, NATIONAL_OUTPUT, PAYMENTS_NAME, INDEX_FILE} | {
+    name.replace(".ipynb", suffix) for name in (REGIONAL_OUTPUT, NATIONAL_OUTPUT) for suffix in (".html", ".pdf")
+}
+
+
+def _only_report_files(folder: Path) -> bool:
+    """A rule set's reports folder without its index yet: nothing but report files."""
+    from .outputs import _is_leftover_name
+
+    for entry in folder.rglob("*"):
+        if _is_leftover_name(entry.name) or entry.name.endswith(".partiel.ipynb") or entry.is_dir():
+            continue
+        if entry.name not in REPORT_FILES:
             return False
     return True
 

@@ -411,11 +411,12 @@ def _is_synth_folder(folder: Path) -> bool:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Dossier de sortie.")
 def synth(scale: str, seed: int, out_dir: Path) -> None:
     """Écrit des extractions synthétiques réalistes (traces DMP et patientèle)."""
-    from .outputs import absolute, check_folder_output, output_lock
+    from .outputs import absolute, check_folder_output, clean_leftovers, output_lock
     from .synth import synthesize
 
     out_dir = check_folder_output(absolute(out_dir), own=_is_synth_folder, kind="un dossier écrit par « vsm synth »")
     with output_lock(out_dir):
+        clean_leftovers(out_dir)  # an interrupted generation's folders
         check_folder_output(out_dir, own=_is_synth_folder, kind="un dossier écrit par « vsm synth »")
         summary = synthesize(out_dir, scale=scale, seed=seed, progress=sys.stderr.isatty())
     click.echo(

@@ -30,7 +30,7 @@ def render(reports_dir: Path, notebook: Path | None, engine: str, jobs: int | No
     les rapports par jeu de règles, période et région.
     """
     from .batch import check_reports_out
-    from .outputs import absolute, output_lock
+    from .outputs import absolute, clean_tmp_files, output_lock
     from .render import quarto_available, render_all, render_notebook
 
     shown = reports_dir
@@ -43,6 +43,7 @@ def render(reports_dir: Path, notebook: Path | None, engine: str, jobs: int | No
         return
     check_reports_out(reports_dir)  # writes only into a vsm reports folder
     with output_lock(reports_dir):
+        clean_tmp_files(reports_dir)  # what an interrupted rendering left behind
         results = render_all(reports_dir, jobs=jobs, engine=engine)
     click.echo(
         f"{fr.integer(len(results))} rapport(s) rendus en HTML et PDF avec {label}. "

@@ -44,6 +44,9 @@ LOCK_TAG = ".vsm-lock"  # .<name>.vsm-lock: held (flock) while a command writes 
 _TMP_FILE = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")
 # what earlier versions of vsm left behind: .<name>.<random 8> (mkdtemp) and .<name>.old
 _LEGACY_STAGING = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}$")
+# what vsm.synth writes beside and inside its output folder while it generates
+_SYNTH_STAGING = re.compile(r"^\.(?P<name>.+)\.synth-\d+-[0-9a-f]{8}$")
+_SYNTH_OLD_FEEDS = re.compile(r"^\.feeds\.old-[0-9a-f]{8}$")
 
 
 # --------------------------------------------------------------------------- paths
@@ -168,7 +171,10 @@ def _visible(folder: Path) -> Iterator[Path]:
 
 
 def _is_leftover_name(name: str) -> bool:
-    return STAGING_TAG in name or OLD_TAG in name or name.endswith(LOCK_TAG) or bool(_TMP_FILE.match(name))
+    return (
+        STAGING_TAG in name or OLD_TAG in name or name.endswith(LOCK_TAG) or bool(_TMP_FILE.match(name))
+        or bool(_SYNTH_OLD_FEEDS.match(name))
+    )
 
 
 # --------------------------------------------------------------------------- recognising vsm's outputs
@@ -393,6 +399,17 @@ def clean_leftovers(target: Path) -> list[Path]:
         elif entry.is_dir() and (name == f".{target.name}.old" or _LEGACY_STAGING.match(name)) and _looks_like_results(entry):
             _remove(entry)
             removed.append(entry)
+        elif entry.is_dir() and _SYNTH_STAGING.match(name) and _SYNTH_STAGING.match(name).group("name") == target.name:
+            _remove(entry)  # vsm.synth's generation folder
+            removed.append(entry)
+    if target.is_dir():  # vsm.synth's previous feeds/, put aside while the new one moves in
+        for entry in target.glob(".feeds.old-*"):
+            if _SYNTH_OLD_FEEDS.match(entry.name) and entry.is_dir():
+                if not (target / "feeds").exists():
+                    os.replace(entry, target / "feeds")
+                else:
+                    _remove(entry)
+                removed.append(entry)
     return removed
 
 
