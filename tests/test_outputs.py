@@ -678,3 +678,22 @@ def test_render_accepts_a_folder_of_report_files_only(tmp_path):
     outcome = invoke("render", "--reports", tmp_path / "rapports")
     assert_french_refusal(outcome, "n'est pas un dossier de rapports de vsm")
     assert (folder / ".rapport.html.AbCdEfGh.tmp").exists()  # refused: nothing touched, not even leftovers
+
+
+def test_reports_batch_cleans_what_an_interrupted_batch_left(previous, tmp_path, monkeypatch):
+    def fake_execute(job):
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        job.output.write_text("{}", encoding="utf-8")
+        return batch.JobResult(job, None, 0.0)
+
+    monkeypatch.setattr(batch, "execute", fake_execute)
+    out = tmp_path / "rapports"
+    region = out / "medecins-2024" / "P1" / "02"
+    region.mkdir(parents=True)
+    leftovers = [region / ".rapport.partiel.ipynb", region / ".paiements.csv.k2Jd8sQ1.tmp", out / ".index.html.Zx81kLmq.tmp"]
+    for path in leftovers:
+        path.write_text("partiel", encoding="utf-8")
+    outcome = invoke("reports", "--rules", "medecins-2024", "--periods", "P1", "--regions", "02", "--results", previous,
+                     "--out", out, "--no-progress", "--no-render")
+    assert outcome.exit_code == 0, outcome.output
+    assert not any(p.exists() for p in leftovers)
