@@ -309,10 +309,10 @@ def is_reports_folder(folder: Path) -> bool:
     """A reports folder written by vsm: each entry is its index.html, a rule set's folder
     (with its rapports.json), the examples (« vsm exemples --out reports/exemples »), or the
     project's README.md of reports/."""
-    from .outputs import _visible, is_results_folder, read_json
+    from .outputs import visible_entries, is_results_folder, read_json
     from .results import is_examples_folder
 
-    for entry in _visible(Path(folder)):
+    for entry in visible_entries(Path(folder)):
         if entry.is_symlink():
             return False
         if entry.is_file() and entry.name == "index.html":
@@ -345,10 +345,10 @@ REPORT_FILES = {REGIONAL_OUTPUT, NATIONAL_OUTPUT, PAYMENTS_NAME, INDEX_FILE} | {
 
 def _only_report_files(folder: Path) -> bool:
     """A rule set's reports folder without its index yet: nothing but report files."""
-    from .outputs import _is_leftover_name
+    from .outputs import is_leftover_name
 
     for entry in folder.rglob("*"):
-        if _is_leftover_name(entry.name) or entry.name.endswith(".partiel.ipynb") or entry.is_dir():
+        if is_leftover_name(entry.name) or entry.name.endswith(".partiel.ipynb") or entry.is_dir():
             continue
         if entry.name not in REPORT_FILES:
             return False

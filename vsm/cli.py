@@ -302,6 +302,7 @@ def exemples(rules_id: str, out_dir: Path | None) -> None:
     from .outputs import absolute, check_folder_output, clean_leftovers, output_lock, staged_folder
     from .results import is_examples_folder, write_table
 
+    shown = out_dir
     if out_dir is not None:
         out_dir = check_folder_output(
             absolute(out_dir), own=is_examples_folder, kind="un dossier d'exemples écrit par « vsm exemples »"
@@ -336,7 +337,7 @@ def exemples(rules_id: str, out_dir: Path | None) -> None:
                     checked.drop(columns=["erratum"]).assign(erratum=checked["erratum"].fillna("")),
                     staging / "verification.csv",
                 )
-        click.echo(f"Effectifs, résultats et vérification écrits dans {out_dir}.")
+        click.echo(f"Effectifs, résultats et vérification écrits dans {shown}.")
 
 
 @cli.command()
@@ -390,12 +391,12 @@ def _is_synth_folder(folder: Path) -> bool:
     """A folder written by « vsm synth » (and « vsm reports », which adds the demo médecins'
     structure indicators): feeds/ holding only part-NNNNN.parquet, patientele.parquet and
     structure.parquet — what synth replaces is then its own."""
-    from .outputs import _visible
+    from .outputs import visible_entries
     from .results import is_vsm_file
 
-    for entry in _visible(folder):
+    for entry in visible_entries(folder):
         if entry.name == "feeds" and entry.is_dir() and not entry.is_symlink():
-            if not all(p.is_file() and SYNTH_PART.match(p.name) for p in _visible(entry)):
+            if not all(p.is_file() and SYNTH_PART.match(p.name) for p in visible_entries(entry)):
                 return False
         elif entry.name in ("patientele.parquet", "structure.parquet") and entry.is_file():
             if not is_vsm_file(entry):

@@ -155,7 +155,7 @@ def check_folder_output(
     _check_ancestors(path, what)
     _check_not_cwd(path, what)
     _check_inputs(path, inputs, what, folder=True)
-    if path.is_dir() and own is not None and any(_visible(path)) and not own(path):
+    if path.is_dir() and own is not None and any(visible_entries(path)) and not own(path):
         raise VsmError(
             f"{what} « {path} » refusé : ce dossier n'est pas vide et n'est pas {kind} ; vsm n'efface "
             "que ce qu'il a écrit. Donner un dossier absent ou vide ; rien n'a été écrit."
@@ -163,14 +163,14 @@ def check_folder_output(
     return path
 
 
-def _visible(folder: Path) -> Iterator[Path]:
+def visible_entries(folder: Path) -> Iterator[Path]:
     """The entries of ``folder``, except vsm's own leftovers (staging, locks, .tmp)."""
     for entry in folder.iterdir():
-        if not _is_leftover_name(entry.name):
+        if not is_leftover_name(entry.name):
             yield entry
 
 
-def _is_leftover_name(name: str) -> bool:
+def is_leftover_name(name: str) -> bool:
     return (
         STAGING_TAG in name or OLD_TAG in name or name.endswith(LOCK_TAG) or bool(_TMP_FILE.match(name))
         or bool(_SYNTH_OLD_FEEDS.match(name))
@@ -224,7 +224,7 @@ def is_results_folder(folder: Path) -> bool:
     dirs = {str(Path(p).parent.as_posix()) for p in known if "/" in p}
     for entry in folder.rglob("*"):
         rel = entry.relative_to(folder).as_posix()
-        if _is_leftover_name(entry.name):
+        if is_leftover_name(entry.name):
             continue
         if entry.is_dir() and not entry.is_symlink():
             if rel not in dirs:
@@ -241,7 +241,7 @@ def unknown_entries(folder: Path) -> list[str]:
     found = []
     for entry in Path(folder).rglob("*"):
         rel = entry.relative_to(folder).as_posix()
-        if _is_leftover_name(entry.name) or rel in known or (entry.is_dir() and rel in dirs):
+        if is_leftover_name(entry.name) or rel in known or (entry.is_dir() and rel in dirs):
             continue
         found.append(rel)
     return sorted(found)

@@ -102,9 +102,9 @@ EXAMPLES_FILES = ("effectifs.csv", "resultats.csv", "verification.csv")
 
 def is_examples_folder(folder: Path) -> bool:
     """A folder written by « vsm exemples --out »: only its three tables."""
-    from .outputs import _visible
+    from .outputs import visible_entries
 
-    return all(p.name in EXAMPLES_FILES and p.is_file() and is_vsm_file(p) for p in _visible(Path(folder)))
+    return all(p.name in EXAMPLES_FILES and p.is_file() and is_vsm_file(p) for p in visible_entries(Path(folder)))
 
 
 def check_results_file(path: Path | str, inputs: tuple = ()) -> Path:
