@@ -260,7 +260,7 @@ def test_failed_pdf_leaves_no_html_either(executed, tmp_path, monkeypatch):
         raise OSError("disque plein")
 
     monkeypatch.setattr(weasyprint.HTML, "write_pdf", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(VsmError, match="Écriture impossible"):  # a write failure is a French error (vsm.results.atomic_path)
         render.render_notebook(path, engine="nbconvert")
     assert [p.name for p in files_in(tmp_path)] == ["rapport.ipynb"]
 

@@ -118,27 +118,54 @@ def check_templates() -> None:
 
 
 def staleness(rules: RuleSet, results_dir: Path) -> str | None:
-    """Why the results in ``results_dir`` cannot be used as they are (None: up to date)."""
-    from .extracts import blake3_file
+    """Why the results in ``results_dir`` cannot be used as they are (None: up to date).
+
+    Up to date only when the whole input set is the same as when they were computed: the
+    same rule set (id and hash), the same code (version and source hash), every period's
+    results present, and for each extract the same list of files — listed again now, as the
+    pipeline would read them (a file added to or removed from a feeds folder makes the results
+    stale) — with the same contents (BLAKE3)."""
+    from . import __version__
+    from .extracts import _files_of, blake3_file
+    from .outputs import is_manifest
+    from .pipeline import code_sha256
 
     manifest_path = results_dir / MANIFEST_FILE
     if not manifest_path.is_file():
         return "absents"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "illisibles (manifeste invalide)"
+    if not is_manifest(manifest):
         return "illisibles (manifeste invalide)"
     recorded = manifest.get("rules", {})
     if recorded.get("id") != rules.id or recorded.get("sha256") != rules.sha256:
         return "calculés avec un autre jeu de règles"
+    tool = manifest.get("tool", {})
+    if tool.get("version") != __version__ or tool.get("source_sha256") != code_sha256():
+        return "calculés par une autre version de vsm"
     for period in rules.periods:
         if period not in manifest.get("periods", {}) or not results_path(results_dir, period).is_file():
             return f"incomplets (période {period} absente)"
-    for entry in manifest.get("inputs", {}).values():
-        for item in entry.get("files", []):
-            path = Path(item["path"])
-            if not path.is_file() or blake3_file(path) != item.get("blake3"):
-                return f"périmés (l'extraction « {item['path']} » a changé)"
+    for name in ("feeds", "patientele"):
+        entry = manifest.get("inputs", {}).get(name)
+        if not isinstance(entry, dict) or "path" not in entry:
+            return "illisibles (manifeste invalide)"
+        try:
+            _kind, files = _files_of(Path(entry["path"]))
+        except VsmError:
+            return f"périmés (l'extraction « {entry['path']} » est introuvable ou illisible)"
+        recorded_files = {str(item.get("path")): item.get("blake3") for item in entry.get("files", [])}
+        now = {str(f) for f in files}
+        added, removed = sorted(now - set(recorded_files)), sorted(set(recorded_files) - now)
+        if added:
+            return f"périmés (fichier ajouté à l'extraction : « {added[0]} »)"
+        if removed:
+            return f"périmés (fichier retiré de l'extraction : « {removed[0]} »)"
+        for path, digest in recorded_files.items():
+            if blake3_file(Path(path)) != digest:
+                return f"périmés (l'extraction « {path} » a changé)"
     return None
 
 
@@ -215,8 +242,13 @@ def ensure_structure(results_dir: Path, indicators: Path, say: Callable[[str], N
     from .results import write_table
     from .structure import compute_structure, load_structure_rules, read_structure_input
 
+    from .outputs import absolute
+    from .results import check_results_file
+
     rules = load_structure_rules()
-    out = Path(results_dir).parent / rules.id / STRUCTURE_RESULTS
+    out = absolute(Path(results_dir).parent / rules.id / STRUCTURE_RESULTS)
+    check_results_file(out, (indicators,))
+    check_results_file(out.with_suffix(".json"), (indicators,))
     table = read_structure_input(indicators, rules)
     write_table(compute_structure(table, rules, source=str(indicators)), out)
     meta = {"rules": rules.id, "rules_sha256": rules.sha256, "input": str(Path(indicators).resolve())}
@@ -271,6 +303,88 @@ class JobResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+def is_reports_folder(folder: Path) -> bool:
+    """A reports folder written by vsm: each entry is its index.html, a rule set's folder
+    (with its rapports.json), the examples (« vsm exemples --out reports/exemples »), or the
+    project's README.md of reports/."""
+    from .outputs import visible_entries, is_results_folder, read_json
+    from .results import is_examples_folder
+
+    for entry in visible_entries(Path(folder)):
+        if entry.is_symlink():
+            return False
+        if entry.is_file() and entry.name == "index.html":
+            try:
+                head = entry.read_text(encoding="utf-8", errors="replace")[:2000]
+            except OSError:
+                return False
+            if "<title>Rapports du forfait VSM</title>" not in head:
+                return False
+        elif entry.is_file() and entry.name == "README.md":
+            continue
+        elif entry.is_dir():
+            index = read_json(entry / INDEX_FILE)
+            if not (
+                (index is not None and "notebooks" in index)
+                or (entry.name == "exemples" and is_examples_folder(entry))
+                or _only_report_files(entry)
+                or is_results_folder(entry)  # « --results » given inside the reports folder
+            ):
+                return False
+        else:
+            return False
+    return True
+
+
+REPORT_FILES = {REGIONAL_OUTPUT, NATIONAL_OUTPUT, PAYMENTS_NAME, INDEX_FILE} | {
+    name.replace(".ipynb", suffix) for name in (REGIONAL_OUTPUT, NATIONAL_OUTPUT) for suffix in (".html", ".pdf")
+}
+
+
+def _only_report_files(folder: Path) -> bool:
+    """A rule set's reports folder without its index yet: nothing but report files."""
+    from .outputs import is_leftover_name
+
+    for entry in folder.rglob("*"):
+        if is_leftover_name(entry.name) or entry.name.endswith(".partiel.ipynb") or entry.is_dir():
+            continue
+        if entry.name not in REPORT_FILES:
+            return False
+    return True
+
+
+def check_reports_out(out_dir: Path, inputs: tuple = ()) -> Path:
+    """The reports folder (absolute) if vsm may write into it, else a French VsmError."""
+    from .outputs import check_folder_output
+
+    return check_folder_output(
+        out_dir, inputs, own=is_reports_folder, what="Dossier des rapports",
+        kind="un dossier de rapports de vsm (index.html, <jeu de règles>/rapports.json)",
+    )
+
+
+def check_listed_files(index_path: Path) -> list[str]:
+    """Every notebook, HTML, PDF and payments file that ``rapports.json`` lists, checked to
+    exist and be non-empty: the problems found (none: the batch may report success)."""
+    from .outputs import read_json
+
+    data = read_json(index_path)
+    if data is None:
+        return [f"index illisible : « {index_path} »"]
+    base = Path(index_path).parent
+    problems = []
+    for item in data.get("notebooks", []):
+        for key in ("path", "html", "pdf", "payments"):
+            if key not in item or (key == "path" and item.get("status") != "ok"):
+                continue
+            path = base / item[key]
+            if not path.is_file():
+                problems.append(f"« {path} » est listé dans {INDEX_FILE} mais n'existe pas")
+            elif path.stat().st_size == 0:
+                problems.append(f"« {path} » est listé dans {INDEX_FILE} mais il est vide")
+    return problems
 
 
 def output_path(out_dir: Path, rules_id: str, period: str, region: str) -> Path:
@@ -372,7 +486,10 @@ def execute(job: Job) -> JobResult:
             request_save_on_cell_execute=False,
             start_timeout=START_TIMEOUT,
             execution_timeout=CELL_TIMEOUT,
-            cwd=str(PROJECT_DIR),
+            # the kernel starts in the project folder (an absolute path given to the kernel
+            # itself): Papermill's cwd= would chdir the whole process while other threads
+            # resolve paths (every path here is absolute anyway)
+            resources={"metadata": {"path": str(PROJECT_DIR)}},
             extra_arguments=KERNEL_ARGUMENTS,
         )
     except Exception as exc:  # noqa: BLE001 — reported with the notebook's path
@@ -380,10 +497,14 @@ def execute(job: Job) -> JobResult:
     try:
         if partial.exists():
             finalize(partial, job, error)
+        elif error is None:
+            error = f"notebook exécuté introuvable : « {partial} » n'a pas été écrit"
     except Exception as exc:  # noqa: BLE001
         error = error or _error_text(exc)
     finally:
         partial.unlink(missing_ok=True)
+    if error is None and not (job.output.is_file() and job.output.stat().st_size):
+        error = f"notebook exécuté introuvable ou vide : « {job.output} »"
     return JobResult(job, error, round(time.perf_counter() - started, 2))
 
 
@@ -449,6 +570,7 @@ class BatchOutcome:
     render_seconds: float | None = None  # None: not rendered (--no-render)
     rendered: list = field(default_factory=list)  # of vsm.render.Rendered
     html_index: Path | None = None
+    missing: list[str] = field(default_factory=list)  # listed in rapports.json, but absent or empty
 
     @property
     def failures(self) -> list[JobResult]:
@@ -487,6 +609,25 @@ def run_batch(
 ) -> BatchOutcome:
     """Parameters already validated: compute (once) or reuse the results, write the payment
     lists, compute the forfait structure, run every notebook, then render them."""
+    from .outputs import absolute, clean_leftovers, clean_tmp_files, output_lock
+
+    # every path absolute, once, before any thread or kernel starts
+    results_dir, out_dir, feeds, patientele, structure = map(absolute, (results_dir, out_dir, feeds, patientele, structure))
+    check_reports_out(out_dir, (feeds, patientele, structure))
+    # the reports folder and the results it reads are held for the whole batch: a second
+    # batch, or a « vsm run » on those results, stops at once instead of mixing two runs
+    with output_lock(out_dir), output_lock(results_dir):
+        check_reports_out(out_dir, (feeds, patientele, structure))
+        clean_tmp_files(out_dir / rules.id)  # what an interrupted batch left behind
+        clean_leftovers(out_dir / "index.html")
+        return _run_batch_locked(
+            rules, periods, regions, results_dir, out_dir, workers, feeds, patientele, progress, say, structure, render, engine
+        )
+
+
+def _run_batch_locked(
+    rules, periods, regions, results_dir, out_dir, workers, feeds, patientele, progress, say, structure, render, engine
+) -> BatchOutcome:
     started = time.perf_counter()
     check_templates()
     manifest = ensure_results(rules, results_dir, feeds, patientele, say=say)
@@ -512,4 +653,9 @@ def run_batch(
         html_index = Path(out_dir) / "index.html"
     seconds = time.perf_counter() - started
     index = write_index(out_dir, rules, results, seconds, {r.notebook: r for r in rendered})
-    return BatchOutcome(results, seconds, min(workers, len(jobs)), index, executed, render_seconds, rendered, html_index)
+    missing = check_listed_files(index)
+    if html_index is not None and not (html_index.is_file() and html_index.stat().st_size):
+        missing.append(f"« {html_index} » n'a pas été écrit")
+    return BatchOutcome(
+        results, seconds, min(workers, len(jobs)), index, executed, render_seconds, rendered, html_index, missing
+    )

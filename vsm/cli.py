@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -186,7 +187,7 @@ def _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_p
         with tempfile.TemporaryDirectory() as tmp:
             data = compute_extracts(rules, period, feeds_path, patientele_path, Path(tmp) / "r.parquet", paid=paid)
     else:
-        data = compute_extracts(rules, period, feeds_path, patientele_path, out_path, paid=paid)
+        data = compute_extracts(rules, period, feeds_path, patientele_path, out_path, paid=paid, other_inputs=(paid_path,))
     run = data.pop("_run")
     return rules, lambda: run.results, data
 
@@ -220,9 +221,18 @@ def compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_pa
     À partir des effectifs (--counts) ou des extractions (--feeds et --patientele) ; dans ce
     cas un manifeste <sortie>.manifest.json rend compte de chaque ligne lue.
     """
-    from .results import check_output_path, write_table
+    from .outputs import absolute
+    from .results import check_output_path, check_results_file, write_table
 
+    # every path made absolute once, against the caller's working directory; the output is
+    # checked (not a folder, not under a file, not an input, not a file vsm did not write)
+    # before anything is computed
+    shown = out_path
+    counts_path, feeds_path, patientele_path, paid_path, out_path = map(
+        absolute, (counts_path, feeds_path, patientele_path, paid_path, out_path)
+    )
     check_output_path(out_path)
+    check_results_file(out_path, (counts_path, feeds_path, patientele_path, paid_path))
     rules, results, manifest = _compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path, out_path)
     if rules.period(period).complement_of and paid_path is None:
         click.echo(
@@ -236,7 +246,7 @@ def compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_pa
     else:
         click.echo(_tally_text(manifest, period))
         click.echo(_summary(manifest["periods"][period], period))
-    click.echo(f"Résultats écrits dans {out_path}.")
+    click.echo(f"Résultats écrits dans {shown}.")
 
 
 @cli.command()
@@ -289,8 +299,14 @@ def exemples(rules_id: str, out_dir: Path | None) -> None:
     """Rejoue les exemples chiffrés de la note méthodologique et signale ses erreurs."""
     from .examples import check_examples, load_examples
     from .forfait import compute
-    from .results import write_table
+    from .outputs import absolute, check_folder_output, clean_leftovers, output_lock, staged_folder
+    from .results import is_examples_folder, write_table
 
+    shown = out_dir
+    if out_dir is not None:
+        out_dir = check_folder_output(
+            absolute(out_dir), own=is_examples_folder, kind="un dossier d'exemples écrit par « vsm exemples »"
+        )
     examples = load_examples(rules_id)
     checked = check_examples(examples)
     click.echo(f"Exemples de la note ({examples.seed}, {examples.passage}) — jeu de règles {examples.rules.id}, période {examples.period}")
@@ -311,10 +327,17 @@ def exemples(rules_id: str, out_dir: Path | None) -> None:
         raise VsmError(f"{gaps} exemple(s) de la note ne donnent pas le montant attendu ; aucun fichier écrit.")
     if out_dir is not None:
         counts = examples.counts()
-        write_table(counts, out_dir / "effectifs.csv")
-        write_table(compute(counts, examples.rules, examples.period), out_dir / "resultats.csv")
-        write_table(checked.drop(columns=["erratum"]).assign(erratum=checked["erratum"].fillna("")), out_dir / "verification.csv")
-        click.echo(f"Effectifs, résultats et vérification écrits dans {out_dir}.")
+        with output_lock(out_dir):
+            clean_leftovers(out_dir)
+            check_folder_output(out_dir, own=is_examples_folder, kind="un dossier d'exemples écrit par « vsm exemples »")
+            with staged_folder(out_dir) as staging:  # the three files together, or none
+                write_table(counts, staging / "effectifs.csv")
+                write_table(compute(counts, examples.rules, examples.period), staging / "resultats.csv")
+                write_table(
+                    checked.drop(columns=["erratum"]).assign(erratum=checked["erratum"].fillna("")),
+                    staging / "verification.csv",
+                )
+        click.echo(f"Effectifs, résultats et vérification écrits dans {shown}.")
 
 
 @cli.command()
@@ -328,17 +351,23 @@ def run(rules_ref, feeds_path, patientele_path, periods, out_dir) -> None:
 
     Sans --feeds ni --patientele : les données de démonstration (générées au premier usage).
     """
-    from .pipeline import ensure_demo_data, run as run_pipeline
+    from .outputs import absolute
+    from .pipeline import check_results_out, ensure_demo_data, run as run_pipeline
     from .rules import load_rules
 
     rules = load_rules(rules_ref)
     if (feeds_path is None) != (patientele_path is None):
         raise VsmError("Donner --feeds et --patientele ensemble (ou aucun des deux pour les données de démonstration).")
+    # relative paths (and the default data/resultats/<rules>) against the caller's working
+    # directory, once; the output folder is checked before anything is computed or generated
+    feeds_path, patientele_path = absolute(feeds_path), absolute(patientele_path)
+    shown = out_dir or Path("data") / "resultats" / rules.id
+    out_dir = absolute(shown)
+    check_results_out(out_dir, (feeds_path, patientele_path))
     if feeds_path is None:
         feeds_path, patientele_path = ensure_demo_data()
         click.echo(f"Données de démonstration : {feeds_path.parent}")
     wanted = [p.strip() for p in periods.split(",") if p.strip()] if periods else None
-    out_dir = out_dir or Path("data") / "resultats" / rules.id
     data = run_pipeline(rules, feeds_path, patientele_path, out_dir, periods=wanted)
     for pid, entry in data["periods"].items():
         line = (
@@ -351,8 +380,30 @@ def run(rules_ref, feeds_path, patientele_path, periods, out_dir) -> None:
     inputs = data["inputs"]
     click.echo(
         f"Lignes lues : {fr.integer(inputs['feeds']['rows'])} traces, {fr.integer(inputs['patientele']['rows'])} lignes de patientèle "
-        f"(détail par motif dans {out_dir / 'manifest.json'}). Durée : {fr.number(data['seconds']['total'], 1)} s."
+        f"(détail par motif dans {shown / 'manifest.json'}). Durée : {fr.number(data['seconds']['total'], 1)} s."
     )
+
+
+SYNTH_PART = re.compile(r"^part-\d+\.parquet$")
+
+
+def _is_synth_folder(folder: Path) -> bool:
+    """A folder written by « vsm synth » (and « vsm reports », which adds the demo médecins'
+    structure indicators): feeds/ holding only part-NNNNN.parquet, patientele.parquet and
+    structure.parquet — what synth replaces is then its own."""
+    from .outputs import visible_entries
+    from .results import is_vsm_file
+
+    for entry in visible_entries(folder):
+        if entry.name == "feeds" and entry.is_dir() and not entry.is_symlink():
+            if not all(p.is_file() and SYNTH_PART.match(p.name) for p in visible_entries(entry)):
+                return False
+        elif entry.name in ("patientele.parquet", "structure.parquet") and entry.is_file():
+            if not is_vsm_file(entry):
+                return False
+        else:
+            return False
+    return True
 
 
 @cli.command()
@@ -361,9 +412,14 @@ def run(rules_ref, feeds_path, patientele_path, periods, out_dir) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Dossier de sortie.")
 def synth(scale: str, seed: int, out_dir: Path) -> None:
     """Écrit des extractions synthétiques réalistes (traces DMP et patientèle)."""
+    from .outputs import absolute, check_folder_output, clean_leftovers, output_lock
     from .synth import synthesize
 
-    summary = synthesize(out_dir, scale=scale, seed=seed, progress=sys.stderr.isatty())
+    out_dir = check_folder_output(absolute(out_dir), own=_is_synth_folder, kind="un dossier écrit par « vsm synth »")
+    with output_lock(out_dir):
+        clean_leftovers(out_dir)  # an interrupted generation's folders
+        check_folder_output(out_dir, own=_is_synth_folder, kind="un dossier écrit par « vsm synth »")
+        summary = synthesize(out_dir, scale=scale, seed=seed, progress=sys.stderr.isatty())
     click.echo(
         f"{fr.integer(summary['feeds_rows'])} lignes de traces ({summary['feeds_files']} fichiers) et "
         f"{fr.integer(summary['patientele_rows'])} lignes de patientèle écrites dans {out_dir} "

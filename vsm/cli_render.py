@@ -29,16 +29,23 @@ def render(reports_dir: Path, notebook: Path | None, engine: str, jobs: int | No
     Les notebooks ne sont pas réexécutés. Écrit aussi <reports>/index.html, qui relie tous
     les rapports par jeu de règles, période et région.
     """
+    from .batch import check_reports_out
+    from .outputs import absolute, clean_tmp_files, output_lock
     from .render import quarto_available, render_all, render_notebook
 
+    shown = reports_dir
+    reports_dir, notebook = absolute(reports_dir), absolute(notebook)  # once, against the caller's folder
     used = engine if engine != "auto" else ("quarto" if quarto_available() else "nbconvert")
     label = "Quarto" if used == "quarto" else "nbconvert et WeasyPrint"
     if notebook is not None:
         html_path, pdf_path = render_notebook(notebook, engine=engine)
         click.echo(f"Rendu avec {label} : {html_path} et {pdf_path}.")
         return
-    results = render_all(reports_dir, jobs=jobs, engine=engine)
+    check_reports_out(reports_dir)  # writes only into a vsm reports folder
+    with output_lock(reports_dir):
+        clean_tmp_files(reports_dir)  # what an interrupted rendering left behind
+        results = render_all(reports_dir, jobs=jobs, engine=engine)
     click.echo(
         f"{fr.integer(len(results))} rapport(s) rendus en HTML et PDF avec {label}. "
-        f"Index : {reports_dir / 'index.html'}."
+        f"Index : {shown / 'index.html'}."
     )

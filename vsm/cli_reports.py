@@ -61,7 +61,16 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
     if structure_path is not None and not Path(structure_path).is_file():
         raise VsmError(f"--structure : « {structure_path} » introuvable.")
     batch.check_templates()
-    results_dir = results_dir or Path("data") / "resultats" / rules.id
+    # Relative paths (and the defaults ./reports and ./data/resultats/<rules>) are resolved
+    # against the caller's working directory, once, here; outputs are checked before anything runs.
+    from .outputs import absolute
+    from .pipeline import check_results_out
+
+    shown_out = out_dir
+    results_dir, out_dir = absolute(results_dir or Path("data") / "resultats" / rules.id), absolute(out_dir)
+    feeds_path, patientele_path, structure_path = map(absolute, (feeds_path, patientele_path, structure_path))
+    check_results_out(results_dir, (feeds_path, patientele_path, structure_path))
+    batch.check_reports_out(out_dir, (feeds_path, patientele_path, structure_path))
 
     count = len(wanted_periods) * (len(wanted_regions) + 1)
     click.echo(
@@ -84,10 +93,12 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
         engine=engine,
     )
     click.echo(outcome.summary())
-    click.echo(f"Rapports écrits dans {Path(out_dir) / rules.id} (index : {outcome.index}).")
+    click.echo(f"Rapports écrits dans {Path(shown_out) / rules.id} (index : {outcome.index}).")
     if outcome.html_index is not None:
         click.echo(f"Rapports HTML et PDF : {outcome.html_index} ; listes des paiements : paiements.csv à côté de chaque rapport régional.")
-    if outcome.failures or outcome.render_failures:
+    if outcome.failures or outcome.render_failures or outcome.missing:
+        for problem in outcome.missing:
+            click.echo(f"Fichier manquant : {problem}.", err=True)
         for failure in outcome.failures:
             click.echo(f"Échec : {failure.job.output} — {failure.error}", err=True)
         for failure in outcome.render_failures:
@@ -95,6 +106,7 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
         click.echo(
             f"Erreur : {len(outcome.failures)} rapport(s) en échec sur {len(outcome.results)}"
             + (f", {len(outcome.render_failures)} rendu(s) en échec" if outcome.render_failures else "")
+            + (f", {len(outcome.missing)} fichier(s) listé(s) mais absent(s)" if outcome.missing else "")
             + ".",
             err=True,
         )

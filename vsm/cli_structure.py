@@ -45,10 +45,12 @@ def _load(rules_ref: str, input_path: Path):
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="Fichier de résultats (.csv ou .parquet).")
 def compute_cmd(rules_ref: str, input_path: Path, out_path: Path) -> None:
     """Calcule le forfait structure de chaque professionnel et écrit les résultats."""
-    from .results import check_output_path, write_table
+    from .outputs import absolute
+    from .results import check_output_path, check_results_file, write_table
     from .structure import _mean_eur, total_eur
 
     check_output_path(out_path)
+    check_results_file(absolute(out_path), (absolute(input_path),))  # before anything is read
     rules, results = _load(rules_ref, input_path)
     write_table(results, out_path)
     n = len(results)
@@ -96,8 +98,12 @@ def show_cmd(rules_ref: str) -> None:
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="Fichier d'indicateurs à écrire (.csv ou .parquet).")
 def synth_cmd(scale: str, seed: int, patientele_path: Path | None, rules_ref: str, out_path: Path) -> None:
     """Écrit des indicateurs synthétiques du forfait structure, calibrés (params/synth_structure.yml)."""
+    from .outputs import absolute
+    from .results import check_output_path, check_results_file
     from .structure import load_structure_rules, synthesize_structure
 
+    check_output_path(out_path)
+    check_results_file(absolute(out_path), (absolute(patientele_path),))  # before anything is generated
     rules = load_structure_rules(rules_ref)
     summary = synthesize_structure(out_path, patientele_path=patientele_path, seed=seed, scale=scale, rules=rules)
     origin = f"de la patientèle {patientele_path}" if patientele_path else f"de « vsm synth --scale {scale} --seed {seed} »"

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -222,11 +220,27 @@ def period_entry(rules: RuleSet, run: PeriodRun) -> dict:
     return entry
 
 
+def code_sha256() -> str:
+    """SHA-256 of the package's source (every vsm/*.py, by name): results computed by other
+    code are stale even under the same version number."""
+    import hashlib
+
+    from .paths import PACKAGE_DIR
+
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def manifest(rules: RuleSet, feeds: Extract, patientele: Extract, runs: list[PeriodRun], files: dict[str, dict], seconds: dict) -> dict:
     from importlib.metadata import version
 
     return {
-        "tool": {"name": "vsm", "version": __version__, "duckdb": duckdb.__version__, "pandas": version("pandas")},
+        "tool": {
+            "name": "vsm", "version": __version__, "source_sha256": code_sha256(),
+            "duckdb": duckdb.__version__, "pandas": version("pandas"),
+        },
         "rules": {"id": rules.id, "label": rules.label, "path": rules.path, "files": list(rules.files), "sha256": rules.sha256},
         "parameters": {
             "periods": [run.period for run in runs],
@@ -257,6 +271,26 @@ def _sha256(path: Path) -> str:
 # --------------------------------------------------------------------------- run
 
 
+def check_results_out(out_dir: Path, inputs: tuple) -> Path:
+    """The results folder ``out_dir`` (absolute) if vsm may replace it (absent, empty, or a
+    vsm results folder holding only what its manifest lists), else a French VsmError."""
+    from .outputs import absolute, check_folder_output, is_results_folder, results_folder_files, unknown_entries
+
+    out_dir = absolute(out_dir)
+    if out_dir.is_dir() and results_folder_files(out_dir) is not None:
+        foreign = unknown_entries(out_dir)
+        if foreign:
+            shown = ", ".join(f"« {name} »" for name in foreign[:5]) + (" …" if len(foreign) > 5 else "")
+            raise VsmError(
+                f"Dossier de résultats « {out_dir} » : il contient des fichiers que vsm n'a pas écrits ({shown}) ; "
+                "le remplacer les effacerait. Les déplacer, ou donner un autre --out ; rien n'a été modifié."
+            )
+    return check_folder_output(
+        out_dir, inputs, own=is_results_folder, what="Dossier de résultats",
+        kind="un dossier de résultats de vsm (manifest.json)",
+    )
+
+
 def run(
     rules: RuleSet,
     feeds: Path | str,
@@ -265,9 +299,14 @@ def run(
     periods: list[str] | None = None,
 ) -> dict:
     """Every period of the rule set (or those given), in order, each later period getting the
-    complement of the one it completes; results and manifest written to ``out_dir``
-    atomically (a temporary folder renamed at the end). Returns the manifest."""
-    out_dir = Path(out_dir)
+    complement of the one it completes; results and manifest written to ``out_dir``: refused
+    before anything runs when ``out_dir`` is not vsm's to replace (vsm.outputs), locked against
+    a second run, written into a hidden staging folder (manifest included) that takes the
+    place of the previous results in one last step. Returns the manifest."""
+    from .outputs import absolute, clean_leftovers, output_lock, staged_folder
+
+    feeds, patientele = absolute(feeds), absolute(patientele)
+    out_dir = check_results_out(out_dir, (feeds, patientele))
     for pid in periods or []:
         rules.period(pid)  # unknown period → French error listing the valid ones
     wanted = list(rules.periods) if periods is None else list(periods)
@@ -276,9 +315,18 @@ def run(
         if base is not None and base not in wanted:
             wanted.insert(wanted.index(pid), base)
     wanted = [p for p in rules.periods if p in wanted]
+    with output_lock(out_dir):
+        clean_leftovers(out_dir)
+        check_results_out(out_dir, (feeds, patientele))  # again, now that no one else writes it
+        return _run_locked(rules, feeds, patientele, out_dir, wanted)
+
+
+def _run_locked(rules: RuleSet, feeds: Path, patientele: Path, out_dir: Path, wanted: list[str]) -> dict:
+    from .outputs import staged_folder
+
     t0 = time.perf_counter()
     warm_up()
-    from .results import public_mode, write_columns, write_table
+    from .results import write_columns, write_table
 
     con = connect()
     try:
@@ -290,9 +338,7 @@ def run(
         con.close()
     t_compute = time.perf_counter()
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir) as staging:
         files: dict[str, dict] = {}
         for pid, period_run in runs.items():
             folder = staging / pid
@@ -321,25 +367,7 @@ def run(
             },
         )
         write_manifest(data, staging / "manifest.json")
-        public_mode(staging)
-        _replace_dir(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return data
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    """Put folder ``new`` in place of ``target`` (which may exist)."""
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-        os.replace(new, target)
-        shutil.rmtree(old)
-    else:
-        os.replace(new, target)
 
 
 def compute_extracts(
@@ -349,53 +377,59 @@ def compute_extracts(
     patientele: Path | str,
     out: Path | str,
     paid: pd.DataFrame | None = None,
+    other_inputs: tuple = (),
 ) -> dict:
-    """One period from the extracts to ``out`` (CSV or Parquet) and ``<out>.manifest.json``."""
+    """One period from the extracts to ``out`` (CSV or Parquet) and ``<out>.manifest.json``:
+    both checked before anything runs (vsm.outputs), both written to temporary files and put
+    in place only once both are complete."""
     t0 = time.perf_counter()
-    from .results import check_output_path
+    from .outputs import absolute, clean_leftovers, output_lock
+    from .results import check_output_path, check_results_file
 
-    out = check_output_path(out)
+    feeds, patientele = absolute(feeds), absolute(patientele)
+    out = check_results_file(check_output_path(out), (feeds, patientele, *other_inputs))
+    manifest_path = check_results_file(out.with_name(out.stem + ".manifest.json"), (feeds, patientele, *other_inputs))
     rules.period(period)
-    warm_up()
-    con = connect()
-    try:
-        inputs = open_inputs(con, feeds, patientele, rules, [period])
-        feeds_extract, patientele_extract = inputs.feeds, inputs.patientele
-        t_inputs = time.perf_counter()
-        period_run = compute_periods(con, inputs, rules, [period], paid=paid)[period]
-    finally:
-        con.close()
-    t_compute = time.perf_counter()
-    from .results import write_columns
+    with output_lock(out):
+        clean_leftovers(out)
+        clean_leftovers(manifest_path)
+        warm_up()
+        con = connect()
+        try:
+            inputs = open_inputs(con, feeds, patientele, rules, [period])
+            feeds_extract, patientele_extract = inputs.feeds, inputs.patientele
+            t_inputs = time.perf_counter()
+            period_run = compute_periods(con, inputs, rules, [period], paid=paid)[period]
+        finally:
+            con.close()
+        t_compute = time.perf_counter()
+        from .results import atomic_path, write_columns
 
-    manifest_path = out.with_name(out.stem + ".manifest.json")
-    write_columns(period_run.columns, out)
-    t_write = time.perf_counter()
-    files = {period: {out.name: {"path": out.name, "sha256": _sha256(out)}}}
-    data = manifest(
-        rules,
-        feeds_extract,
-        patientele_extract,
-        [period_run],
-        files,
-        {
-            "inputs": round(t_inputs - t0, 3),
-            "periods": round(t_compute - t_inputs, 3),
-            "write": round(t_write - t_compute, 3),
-            "total": round(t_write - t0, 3),
-        },
-    )
-    try:
-        write_manifest(data, manifest_path)
-    except Exception:
-        out.unlink(missing_ok=True)
-        raise
+        with atomic_path(out) as out_tmp, atomic_path(manifest_path) as manifest_tmp:
+            write_columns(period_run.columns, out, into=out_tmp)
+            t_write = time.perf_counter()
+            files = {period: {out.name: {"path": out.name, "sha256": _sha256(out_tmp)}}}
+            data = manifest(
+                rules,
+                feeds_extract,
+                patientele_extract,
+                [period_run],
+                files,
+                {
+                    "inputs": round(t_inputs - t0, 3),
+                    "periods": round(t_compute - t_inputs, 3),
+                    "write": round(t_write - t_compute, 3),
+                    "total": round(t_write - t0, 3),
+                },
+            )
+            manifest_tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     data["_run"] = period_run
     return data
 
 
 def ensure_demo_data(root: Path = DEMO_DIR, seed: int = 2024) -> tuple[Path, Path]:
     """The embedded demo extracts, generated on first use (deterministic for the seed)."""
+    root = Path(os.path.abspath(root))  # relative to the caller's working directory, once
     feeds, patientele = root / "feeds", root / "patientele.parquet"
     if not (feeds.is_dir() and patientele.is_file()):
         from .synth import synthesize

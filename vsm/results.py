@@ -34,18 +34,33 @@ def public_mode(path: Path) -> None:
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it only if the block succeeds."""
+    from .outputs import is_write_failure, write_error
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    intact = "Le fichier précédent est intact." if path.exists() else "Aucun fichier n'a été écrit."
+    if path.is_dir():
+        raise VsmError(f"Écriture impossible : « {path} » est un dossier, pas un fichier. Rien n'a été écrit.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise VsmError(f"Écriture impossible dans « {path} » : un élément du chemin est un fichier, pas un dossier.") from exc
+    except OSError as exc:
+        raise write_error(exc, path, intact) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         public_mode(tmp_path)
         os.replace(tmp_path, path)
+    except BaseException as exc:
+        if is_write_failure(exc):
+            raise write_error(exc, path, intact) from exc
+        raise
     finally:
         if tmp_path.exists():
-            tmp_path.unlink()
+            with contextlib.suppress(OSError):
+                tmp_path.unlink()
 
 
 def check_output_path(path: Path | str) -> Path:
@@ -54,6 +69,50 @@ def check_output_path(path: Path | str) -> Path:
     if path.suffix.lower() not in (".csv", ".parquet"):
         raise VsmError(f"Fichier de sortie « {path} » : extension .csv ou .parquet attendue.")
     return path
+
+
+def is_vsm_file(path: Path) -> bool:
+    """Whether an existing file looks like one vsm writes (and so may be replaced): a table
+    whose first column is ``ps_id`` (results, counts, payments, indicators), the examples'
+    check table, or a vsm manifest."""
+    from .outputs import is_manifest, read_json
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            data = read_json(path)  # a results manifest, or the forfait structure's (vsm.batch)
+            return is_manifest(data) or (isinstance(data, dict) and set(data) == {"rules", "rules_sha256", "input"})
+        if suffix == ".csv":
+            with open(path, encoding="utf-8-sig", errors="replace") as handle:
+                header = handle.readline().strip()
+            return header.startswith("ps_id,") or header == "ps_id" or header.startswith("id,label,stated_amount_eur,")
+        if suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+            return bool(names) and names[0] == "ps_id"
+    except Exception:  # noqa: BLE001 — unreadable: not recognised, hence not replaced
+        return False
+    return path.stat().st_size == 0  # an empty file holds nothing to lose
+
+
+EXAMPLES_FILES = ("effectifs.csv", "resultats.csv", "verification.csv")
+
+
+def is_examples_folder(folder: Path) -> bool:
+    """A folder written by « vsm exemples --out »: only its three tables."""
+    from .outputs import visible_entries
+
+    return all(p.name in EXAMPLES_FILES and p.is_file() and is_vsm_file(p) for p in visible_entries(Path(folder)))
+
+
+def check_results_file(path: Path | str, inputs: tuple = ()) -> Path:
+    """``path`` (absolute) if vsm may write a table or manifest there: not a folder, not under
+    a file, not an input, and, if it exists, a file vsm recognises as its own."""
+    from .outputs import check_file_output
+
+    return check_file_output(path, inputs, own=is_vsm_file)
 
 
 def to_arrow(frame: pd.DataFrame) -> pa.Table:
@@ -120,14 +179,14 @@ def columns_to_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     )
 
 
-def write_columns(columns: dict[str, np.ndarray], path: Path | str) -> Path:
+def write_columns(columns: dict[str, np.ndarray], path: Path | str, into: Path | None = None) -> Path:
     """Write results given as numpy arrays, atomically. Parquet straight from the arrays by
     DuckDB (neither pandas nor pyarrow is imported: half a second at national scale), with the
     same types, and the same bytes, as ``write_table`` gives for the same results as a
     DataFrame; CSV through the DataFrame."""
     path = check_output_path(path)
     if path.suffix.lower() == ".csv":
-        return write_table(columns_to_frame(columns), path)
+        return write_table(columns_to_frame(columns), path, into=into)
     data, select = {}, []
     for name, values in columns.items():
         key = f"c{len(data)}"
@@ -149,19 +208,30 @@ def write_columns(columns: dict[str, np.ndarray], path: Path | str) -> Path:
         else:
             data[key] = values
             select.append(f'{key} AS "{name}"')
-    with atomic_path(path) as tmp:
+    with _target(path, into) as tmp:
         _copy_parquet(data, f"SELECT {', '.join(select)} FROM source", tmp)
     return path
 
 
-def write_table(frame: pd.DataFrame, path: Path | str) -> Path:
+@contextlib.contextmanager
+def _target(path: Path, into: Path | None) -> Iterator[Path]:
+    """Where to write ``path``'s bytes: a temporary file renamed onto it (atomic_path), or
+    ``into`` as is (a temporary file that the caller puts in place)."""
+    if into is None:
+        with atomic_path(path) as tmp:
+            yield tmp
+    else:
+        yield Path(into)
+
+
+def write_table(frame: pd.DataFrame, path: Path | str, into: Path | None = None) -> Path:
     """Write a table, by extension, atomically. Money in CSV: « 2250.00 »; in Parquet,
     decimal(14, 2) (written by DuckDB, as ``write_columns`` does)."""
     from .inputs import table_format
 
     path = check_output_path(path)
     kind = table_format(path)
-    with atomic_path(path) as tmp:
+    with _target(path, into) as tmp:
         if kind == "csv":
             frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
         else:
