@@ -54,6 +54,7 @@ SIMULATION_KIND = "simulation"
 MANIFEST_FILE = "manifest.json"
 SUMMARY_JSON, SUMMARY_CSV = "synthese.json", "synthese.csv"
 SWEEP_JSON, SWEEP_CSV = "balayage.json", "balayage.csv"
+SWEEP_DIR = "balayage"  # balayage/<period>.parquet: per professional, the payment at each value
 PROFESSIONALS_FILE = "professionnels"  # <scenario>/<period>/professionnels.{parquet,csv}
 NATIONAL = "national"
 HYPOTHESIS_SEED = "hypothese-de-simulation"
@@ -660,8 +661,8 @@ def sweep_rows(sweep: Sweep, engine: Engine, baseline: RuleSet, periods: list[st
     points = [(v, r.id, False) for v, r in zip(sweep.values, sweep.variants)]
     if not any(_number(v) == sweep.current for v in sweep.values):
         points.append((_text(sweep.current), baseline.id, True))
-    for value, rules_id, added in sorted(points, key=lambda p: _number(p[0])):
-        for pid in periods:
+    for pid in periods:
+        for value, rules_id, added in sorted(points, key=lambda p: _number(p[0])):
             pay = engine.computed[rules_id].periods[pid]
             rows.append({
                 "value": value,
@@ -797,6 +798,18 @@ def simulate(
     return sim
 
 
+def sweep_columns(sim: Simulation, period: str) -> dict[str, np.ndarray]:
+    """Per professional: the payment under the current rule and under each sweep value
+    (``v1_cents``…), for the report's statistical secrecy."""
+    base = sim.engine.computed[sim.baseline.id].periods[period]
+    pays = [base, *(sim.engine.computed[r.id].periods[period] for r in sim.sweep.variants)]
+    ids, region, aligned = align(pays)
+    columns = {"ps_id": ids, "region": region, "current_cents": aligned[0][1]}
+    for i, (_tier, cents) in enumerate(aligned[1:], start=1):
+        columns[f"v{i}_cents"] = cents
+    return columns
+
+
 def write_simulation(sim: Simulation, out_dir: Path | str, seconds: dict) -> dict:
     """Write every output to a staging folder, then put it in place of ``out_dir``."""
     from .pipeline import _input_entry, _replace_dir, _sha256
@@ -838,6 +851,12 @@ def write_simulation(sim: Simulation, out_dir: Path | str, seconds: dict) -> dic
             _write_text(staging / SWEEP_CSV, _csv_text(sim.sweep_table, ("value", "current", "period", "paid", "cost_eur")))
             for name in (SWEEP_JSON, SWEEP_CSV):
                 files[name] = {"path": name, "sha256": _sha256(staging / name)}
+            for pid in sim.periods:
+                target = staging / SWEEP_DIR / f"{pid}.parquet"
+                target.parent.mkdir(exist_ok=True)
+                write_columns(sweep_columns(sim, pid), target)
+                rel = f"{SWEEP_DIR}/{target.name}"
+                files[rel] = {"path": rel, "sha256": _sha256(target)}
         from . import __version__
 
         engine = sim.engine
