@@ -447,10 +447,16 @@ class SimulationReport:
         k = self._key(scenario)
         return [name, *(rp.counted(pop, f"{k}:{g}") for g in ("gagnants", "perdants", "inchanges", "nouveaux", "sortants"))]
 
+    def _tag(self, scenario: sm.Scenario, pid: str) -> str:
+        """What tells a table from the same table of another period or scenario."""
+        several = len(self.scenarios) > 1
+        return f"{pid}" + (f", scénario {self.scenarios.index(scenario) + 1}" if several else "")
+
     def _by_region(self, scenario: sm.Scenario, pid: str, row, columns: list[str]) -> pd.DataFrame:
         national, regions, _ = self._plans[pid]
         rows = [row(scenario, pid, code, f"{region.nom} ({code})") for code, region in load_regions().items()]
         rows.append(row(scenario, pid, NATIONAL, NATIONAL_NAME))
+        columns = [columns[0], f"{columns[1]} ({self._tag(scenario, pid)})", *columns[2:]]
         return rp.typed_frame(rows, columns, [national, *regions.values()])
 
     def budget_frame(self, scenario: sm.Scenario, pid: str) -> pd.DataFrame:
@@ -485,7 +491,8 @@ class SimulationReport:
             ["Inchangés", rp.counted(pop, f"{k}:inchanges"), None, None],
             ["Ensemble", rp.counted(pop, "professionnels"), None, None],
         ]
-        return rp.typed_frame(rows, ["Professionnels", "Nombre", "Écart moyen", "Écart médian"], [pop])
+        where = NATIONAL_NAME if scope == NATIONAL else load_regions()[scope].nom
+        return rp.typed_frame(rows, ["Professionnels", f"Nombre ({self._tag(scenario, pid)}, {where})", "Écart moyen", "Écart médian"], [pop])
 
     def _scopes(self) -> list[tuple[str, str]]:
         scopes = [(NATIONAL, NATIONAL_NAME)]
@@ -559,7 +566,9 @@ class SimulationReport:
         k = self._key(scenario)
         levels_b = range(len(self.baseline.tiers.levels) + 1)
         levels_s = range(len(scenario.rules.tiers.levels) + 1)
-        columns = ["Règle actuelle", *(f"Scénario : {rp.band_label(scenario.rules, t)}" for t in levels_s)]
+        where = NATIONAL_NAME if scope == NATIONAL else load_regions()[scope].nom
+        columns = ["Règle actuelle", *(f"Scénario : {rp.band_label(scenario.rules, t)} ({self._tag(scenario, pid)}, {where})"
+                                       for t in levels_s)]
         rows = []
         for a in levels_b:
             row: list = [rp.band_label(self.baseline, a)]
@@ -607,7 +616,7 @@ class SimulationReport:
                              rp.tied(cost, NATIONAL, f"v{i}:balayage_remuneres", f"v{i}:balayage_change")])
             else:  # the current rule: the baseline's own figures
                 rows.append([shown, rp.counted(pop, "remuneres_actuel"), rp.tied(cost, NATIONAL, "remuneres_actuel")])
-        return rp.typed_frame(rows, [label[:1].upper() + label[1:], "Professionnels rémunérés", "Coût"], [pop])
+        return rp.typed_frame(rows, [label[:1].upper() + label[1:], f"Professionnels rémunérés ({pid})", "Coût"], [pop])
 
     def sweep_section(self) -> list[Prose | rp.Table | rp.Chart]:
         if not self.sweep:
