@@ -538,6 +538,9 @@ def align(payments: list[Payments], universe: np.ndarray | None = None) -> tuple
     each result its (tier, payable cents) on that union (0 where absent)."""
     import numpy as np
 
+    if universe is None and payments and all(p.ps_id is payments[0].ps_id for p in payments):
+        # computed from the same counts: already one sorted row per professional, in the same order
+        return payments[0].ps_id, payments[0].region.astype(object), [(p.tier, p.payable_cents) for p in payments]
     ids = universe if universe is not None else np.unique(np.concatenate([p.ps_id.astype(object) for p in payments])) if payments else np.empty(0, dtype=object)
     ids = np.asarray(ids, dtype=object)
     region = np.full(len(ids), None, dtype=object)
