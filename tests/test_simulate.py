@@ -520,3 +520,19 @@ def test_simulate_report_rendered_without_leaks(demo, tmp_path):
 
     assert norm(fr.eur(baseline)) in norm(text)  # the sweep's current point is annotated with the baseline total
     assert "Traceback" not in html and "import " not in html
+
+
+def test_simulation_notebook_is_thin_and_hard_codes_no_rule_value():
+    import nbformat
+
+    nb = nbformat.read(REPO_DIR / "notebooks" / "simulation.ipynb", as_version=4)
+    cells = nb.cells
+    assert "parameters" in cells[0].metadata.get("tags", [])
+    for name in ("rules", "scenarios", "period", "region", "simulation_dir"):
+        assert f"{name} = " in cells[0].source
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            assert not any(ch.isdigit() for ch in cell.source), cell.source  # every number comes from vsm
+        else:
+            assert "remove-input" in cell.metadata.get("tags", [])
+            assert len(cell.source.splitlines()) <= 8

@@ -14,6 +14,7 @@ from .errors import VsmError
 
 SIMULATION_NOTEBOOK = "simulation.ipynb"
 REPORT_NAME = "simulation.ipynb"
+REPORT_DIR = "rapport"
 
 
 def parse_period(rules, text: str | None) -> list[str]:
@@ -103,7 +104,7 @@ def run_report(sim, out_dir: Path, report_dir: Path, region: str | None, engine:
               help="Dossier des résultats de la simulation (défaut : data/simulations/<jeu de règles>).")
 @click.option("--report/--no-report", "with_report", default=False, help="Exécuter et mettre en page le rapport de simulation (HTML et PDF).")
 @click.option("--report-out", "report_dir", type=click.Path(path_type=Path), default=None,
-              help="Dossier du rapport (défaut : reports/simulations/<jeu de règles>).")
+              help="Dossier du rapport (défaut : <out>/rapport, remplacé avec les résultats à chaque simulation).")
 @click.option("--region", "region", default=None, help="Région détaillée dans le rapport (code INSEE à deux caractères, ex. 84).")
 @click.option("--moteur", "engine", type=click.Choice(["auto", "quarto", "nbconvert"]), default="auto", show_default=True,
               help="Moteur de rendu du rapport.")
@@ -138,7 +139,9 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
         code = parse_region(region)
     out_dir = Path(out_dir) if out_dir is not None else Path("data") / "simulations" / baseline.id
     sm.check_out_dir(out_dir)
-    report_dir = Path(report_dir) if report_dir is not None else Path("reports") / "simulations" / baseline.id
+    # Beside the results it comes from by default (not under reports/, whose index lists the
+    # payment reports by rule set, period and region): replaced with them at the next run.
+    report_dir = Path(report_dir) if report_dir is not None else out_dir / REPORT_DIR
     if feeds_path is None:
         from .pipeline import ensure_demo_data
 
