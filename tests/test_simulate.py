@@ -536,3 +536,16 @@ def test_simulation_notebook_is_thin_and_hard_codes_no_rule_value():
         else:
             assert "remove-input" in cell.metadata.get("tags", [])
             assert len(cell.source.splitlines()) <= 8
+
+
+def test_default_sweep_of_a_report_is_the_value_the_scenario_changes():
+    base = load_rules("medecins-2024")
+    assert sm.default_sweep_spec(base, _scenario(TIER_40)) == "tiers.levels.0.min_share=0.4:0.6:0.01"
+    assert sm.default_sweep_spec(base, _scenario(REFERENCE_1000)) == "ponderation.reference_patients=600:1000:20"
+    assert sm.default_sweep_spec(base, _scenario(HALF_STRUCTURED)) == "majoration.min_structured_share=1/6:0.5:1/60"
+    assert sm.default_sweep_spec(base, _scenario(CAP_2)) is None  # from « no cap »: nothing to sweep around
+    sweep = sm.make_sweep(base, sm.default_sweep_spec(base, _scenario(TIER_40)))
+    assert len(sweep.values) == 21 and sweep.current == Fraction(1, 2)
+    skipped: list[str] = []
+    partial = sm.make_sweep(base, "tiers.levels.0.min_share=0.8:1:0.05", skip_invalid=True, skipped=skipped)
+    assert partial.values == ("0.8", "0.85") and skipped == ["0.9", "0.95", "1"]  # not below the second tier

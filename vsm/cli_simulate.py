@@ -130,6 +130,14 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
     if len(set(ids)) != len(ids):
         raise VsmError("Deux scénarios (ou un scénario et le jeu de référence) ont le même identifiant : " + ", ".join(ids) + ".")
     sweep = sm.make_sweep(baseline, sweep_spec) if sweep_spec else None
+    if sweep is None and with_report and scenarios:
+        # the report shows a sweep: by default, of the value the first scenario changes
+        spec = sm.default_sweep_spec(baseline, scenarios[0])
+        if spec is not None:
+            skipped: list[str] = []
+            sweep = sm.make_sweep(baseline, spec, skip_invalid=True, skipped=skipped)
+            click.echo(f"Balayage pour le rapport (la valeur que change le scénario « {scenarios[0].label} ») : {spec}"
+                       + (f" ; valeurs écartées, jeu de règles invalide : {', '.join(skipped)}" if skipped else "") + ".")
     periods = parse_period(baseline, period)
     check_extracts(feeds_path, patientele_path)
     code = None

@@ -316,7 +316,33 @@ def _walk(raw: dict, path: str) -> tuple[Any, Any, list[Any]]:
     raise VsmError(f"--sweep : chemin « {path} » vide.")
 
 
-def make_sweep(base: RuleSet, spec: str) -> Sweep:
+def default_sweep_spec(base: RuleSet, scenario: Scenario) -> str | None:
+    """The sweep a report shows when none is asked for: the one numeric value the scenario
+    changes, from its current value minus the change to plus the change, in 20 exact steps
+    (« tiers.levels.0.min_share=0.4:0.6:0.01 » for a first tier moved from 50 % to 40 %).
+    None when the scenario changes something else or several values."""
+    numeric = [
+        c for c in changes(base, scenario.rules)
+        if all(isinstance(v, (Fraction, Decimal, int)) and not isinstance(v, bool) for v in (c.before, c.after))
+        and c.path != "tiers.levels"
+    ]
+    if len(numeric) != 1:
+        return None
+    change = numeric[0]
+    before, after = Fraction(change.before), Fraction(change.after)
+    delta = abs(after - before)
+    step = delta / 10
+    if isinstance(change.before, int):
+        step = Fraction(max(1, int(step)))
+    elif isinstance(change.before, Decimal):
+        step = max(Fraction(1, 100), Fraction(int(step * 100), 100))
+    low, high = max(before - delta, Fraction(0)), before + delta
+    if change.path.endswith(("min_share", "min_structured_share")):
+        high = min(high, Fraction(1))
+    return f"{change.path}={_text(low)}:{_text(high)}:{_text(step)}"
+
+
+def make_sweep(base: RuleSet, spec: str, skip_invalid: bool = False, skipped: list[str] | None = None) -> Sweep:
     """``path=values`` → the rule sets of the sweep, each validated by the rules model. The
     swept value's source becomes « hypothèse de simulation (balayage) »."""
     from pydantic import ValidationError
@@ -358,10 +384,17 @@ def make_sweep(base: RuleSet, spec: str) -> Sweep:
         try:
             variant = RuleSet.model_validate({**data, "path": base.path, "files": base.files, "sha256": digest})
         except ValidationError as exc:
+            if skip_invalid:
+                if skipped is not None:
+                    skipped.append(value)
+                continue
             problems = "\n".join(f"  - {_french_error(err)}" for err in exc.errors())
             raise VsmError(f"--sweep : {path} = {value} donne un jeu de règles invalide :\n{problems}") from None
         variants.append(variant)
-    return Sweep(path, tuple(values), current, tuple(variants))
+    kept = tuple(v for v in values if not (skipped and v in skipped))
+    if not variants:
+        raise VsmError(f"--sweep : aucune valeur de {path} ne donne un jeu de règles valide.")
+    return Sweep(path, kept, current, tuple(variants))
 
 
 # --------------------------------------------------------------------------- computation
