@@ -549,3 +549,20 @@ def test_default_sweep_of_a_report_is_the_value_the_scenario_changes():
     skipped: list[str] = []
     partial = sm.make_sweep(base, "tiers.levels.0.min_share=0.8:1:0.05", skip_invalid=True, skipped=skipped)
     assert partial.values == ("0.8", "0.85") and skipped == ["0.9", "0.95", "1"]  # not below the second tier
+
+
+def test_identical_scenario_end_to_end_and_a_complement_period_alone(demo, tmp_path):
+    path = _write_scenario(tmp_path, {
+        "id": "identique", "base": "medecins-2024", "label": "identique",
+        "scenario": {"label": "Rien ne change", "rationale": "contrôle"},
+    })
+    base = load_rules("medecins-2024")
+    scenario = sm.load_scenario(path, base)
+    assert sm.changes(base, scenario.rules) == []
+    sim = sm.simulate(base, [scenario], ["P2"], *demo)  # P1 computed too: P2 completes it
+    assert sim.periods == ["P2"] and set(sim.engine.computed["identique"].periods) == {"P1", "P2"}
+    c = sim.comparisons[("identique", "P2")]
+    assert len(c.ps_id) > 1000 and not c.difference_cents.any()
+    national = sim.national("identique", "P2")
+    assert national["change_eur"] == 0 and national["change_pct"] == 0 and national["unchanged"] == national["professionals"]
+    assert [r["period"] for r in sim.summary] == ["P2"] * len(sim.summary)
