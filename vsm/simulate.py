@@ -811,6 +811,8 @@ def simulate(
 ) -> Simulation:
     """Compute the baseline, every scenario and every sweep value; compare each scenario
     with the baseline, period by period."""
+    import numpy as np
+
     rule_sets = [baseline, *(s.rules for s in scenarios), *(sweep.variants if sweep else ())]
     engine = compute_rule_sets(rule_sets, feeds, patientele, periods, say=say)
     sim = Simulation(baseline, scenarios, periods, engine, sweep=sweep)
@@ -823,8 +825,6 @@ def simulate(
             sim.summary += summary_rows(scenario.id, pid, c)
             codes = [str(r) for r in c.region]
             per_region = {NATIONAL: transitions(c)}
-            import numpy as np
-
             codes_arr = np.array(codes, dtype=object)
             for code in sorted(set(codes)):
                 per_region[code] = transitions(c, codes_arr == code)
