@@ -349,8 +349,10 @@ def test_a_counting_change_gets_its_own_aggregation(demo, tmp_path):
 def test_baseline_equals_vsm_run(simulation, demo, tmp_path):
     from vsm.pipeline import run
 
-    sim, _ = simulation
+    sim, out = simulation
     manifest = run(load_rules("medecins-2024"), *demo, tmp_path / "run")
+    for pid in ("P1", "P2"):  # the current rule's results, written beside the simulation, are vsm run's to the byte
+        assert (out / "reference" / pid / "resultats.parquet").read_bytes() == (tmp_path / "run" / pid / "resultats.parquet").read_bytes()
     for pid in ("P1", "P2"):
         key = "complement_eur" if pid == "P2" else "amount_eur"
         assert str(sm._eur(int(sim.engine.computed["medecins-2024"].periods[pid].payable_cents.sum()))) == manifest["periods"][pid][key]
@@ -473,6 +475,21 @@ def test_report_secrecy_no_small_set_readable_and_tables_checked(simulation):
             if protection.whole:
                 continue
             assert secrecy.readable_small_sets(pop.groups, protection.masked) == 0, pop.scope
+    # what the payment reports of the period publish stays published here, and the masks go elsewhere
+    from vsm import report as payment_report
+    from vsm.results import read_results
+
+    for pid in report.periods:
+        results = read_results(out / "reference" / pid / "resultats.parquet")
+        payment_plan = payment_report.secrecy_plan(results, report.baseline)
+        martinique = report.population(pid, "02")
+        assert not payment_plan.is_masked("02", "remuneres")
+        assert "paiement:remuneres" in martinique.shown
+        if pid == "P1":  # paid under the current rule: the payment report's « rémunérés » (P2: its complements)
+            assert not report.plan(pid).is_masked("02", "remuneres_actuel")
+        for code in report._plans[pid][1]:
+            if payment_plan.covers(code) and not payment_plan.whole(code) and not payment_plan.is_masked(code, "remuneres"):
+                assert not report.plan(pid).is_masked(code, "paiement:remuneres"), code
     html = "\n".join(
         part._repr_html_() for part in [*report.budget(), *report.gains(), *report.transitions(), *report.sweep_section()]
         if hasattr(part, "_repr_html_")

@@ -14,8 +14,13 @@ difference between tables, between scenarios or between two values of a sweep), 
 makes the regions consistent with the national totals as :func:`vsm.report.secrecy_plan`
 does. A region of 1 to 10 professionals publishes nothing.
 
-Not covered (as in the payment reports): differences between this publication and the
-payment reports of the same period; dominance on amounts.
+The payment reports of the same period publish the current rule's counts with their own plan
+(:func:`vsm.report.secrecy_plan`, on the current rule's results the simulation writes beside
+its own): the groups they show that this report's figures are tied to (professionals, paid,
+complements, at or above each tier) are added to each scope as groups already known
+(``shown``): the masks are then chosen so that no small set is readable from both
+publications together. Not covered: the payment reports' other groups (near a threshold,
+majoration, chart segments), dominance on amounts.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -184,24 +189,73 @@ def sweep_groups(data: PeriodData, mask: np.ndarray) -> dict[str, np.ndarray]:
     return groups
 
 
-def populations(data: PeriodData, scenario_ids: list[str], region: str | None) -> tuple[rp.Population, dict[str, rp.Population]]:
-    everyone = np.ones(len(data.ids), dtype=bool)
+# Groups that the payment reports of the same period publish and that this report's figures
+# are tied to (vsm.report.vsm_groups names): when a payment report shows one, it is « shown »
+# here (vsm.secrecy.protect): never masked, counted as known, the masks taken elsewhere.
+PAYMENT_GROUPS = ("professionnels", "remuneres", "complements")
 
-    def groups_of(mask: np.ndarray, national: bool, detail: bool) -> dict[str, np.ndarray]:
+
+def payment_groups(results: pd.DataFrame, rules: RuleSet, data: PeriodData) -> dict[str, dict[str, np.ndarray]]:
+    """Per scope, the payment reports' published groups (unmasked in their plan,
+    :func:`vsm.report.secrecy_plan`) among :data:`PAYMENT_GROUPS` and « atteint_<k> », as
+    boolean arrays over this report's professionals of the scope."""
+    plan = rp.secrecy_plan(results, rules)
+    names = [*PAYMENT_GROUPS, *(f"atteint_{k}" for k in range(1, len(rules.tiers.levels) + 1))]
+    codes = results["region"].astype(str).to_numpy()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for scope in [NATIONAL, *load_regions()]:
+        if not plan.covers(scope) or plan.whole(scope):
+            continue
+        rows = results if scope == NATIONAL else results[codes == scope]
+        mine = data.ids if scope == NATIONAL else data.ids[data.region == scope]
+        groups = rp.vsm_groups(rows, rules, detail=False)
+        positions = np.searchsorted(mine, rows["ps_id"].to_numpy(object)) if len(mine) else np.zeros(0, dtype=np.int64)
+        if len(positions) and (positions.max() >= len(mine) or not (mine[positions] == rows["ps_id"].to_numpy(object)).all()):
+            continue  # not the same professionals: nothing shared with this report
+        shown = {}
+        for name in names:
+            if name in groups and not plan.is_masked(scope, name):
+                member = np.zeros(len(mine), dtype=bool)
+                member[positions] = groups[name]
+                shown[f"paiement:{name}"] = member
+        out[scope] = shown
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Scope(rp.Population):
+    """A population whose ``shown`` groups are published elsewhere (the payment reports)."""
+
+    shown: frozenset[str] = frozenset()
+
+    def protect(self, forced: Iterable[str] = ()) -> rp.secrecy.Protection:
+        whole = rp.small(self.size)
+        try:
+            return rp.secrecy.protect(self.groups, importance=self.importance, forced=forced,
+                                      shown=[] if whole else self.shown, whole=whole)
+        except VsmError:  # what is published elsewhere leaves no safe choice here: publish nothing
+            return rp.secrecy.protect(self.groups, importance=self.importance, whole=True)
+
+
+def populations(data: PeriodData, scenario_ids: list[str], region: str | None,
+                published: dict[str, dict[str, np.ndarray]] | None = None) -> tuple[rp.Population, dict[str, rp.Population]]:
+    everyone = np.ones(len(data.ids), dtype=bool)
+    published = published or {}
+
+    def scope(name: str, mask: np.ndarray, national: bool, detail: bool) -> Scope:
         groups = {"professionnels": np.ones(int(mask.sum()), dtype=bool), "remuneres_actuel": data.baseline[mask] > 0}
         for i, sid in enumerate(scenario_ids):
             groups.update(scenario_groups(data, i, sid, mask, transitions=detail))
         if national:
             groups.update(sweep_groups(data, mask))
-        return groups
+        shown = published.get(name, {})
+        groups.update(shown)
+        return Scope(name, groups, {n: _importance(n) for n in groups}, frozenset(shown))
 
-    national = groups_of(everyone, True, True)
-    pop = rp.Population(NATIONAL, national, {n: _importance(n) for n in national})
+    pop = scope(NATIONAL, everyone, True, True)
     regions = {}
     for code in [*load_regions(), *sorted(set(data.region.tolist()) - set(load_regions()))]:
-        mask = data.region == code
-        groups = groups_of(mask, False, detail=code == region)
-        regions[code] = rp.Population(code, groups, {n: _importance(n) for n in groups})
+        regions[code] = scope(code, data.region == code, False, code == region)
     return pop, regions
 
 
@@ -214,7 +268,8 @@ def simulation_plan(national: rp.Population, regions: dict[str, rp.Population]) 
     protections = {NATIONAL: national.protect()}
     for code, pop in regions.items():
         protections[code] = pop.protect()
-    coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())]
+    coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())
+               and not name.startswith("paiement:")]
     for _ in range(200):
         changed = False
         for name in coupled:
@@ -316,8 +371,12 @@ class SimulationReport:
     @cached_property
     def _plans(self) -> dict[str, tuple[rp.Population, dict[str, rp.Population], rp.Secrecy]]:
         out = {}
+        from .results import read_results
+
         for pid, data in self.data.items():
-            national, regions = populations(data, [s.id for s in self.scenarios], self.region)
+            path = self.folder / sm.BASELINE_DIR / pid / "resultats.parquet"
+            published = payment_groups(read_results(path), self.baseline, data) if path.is_file() else {}
+            national, regions = populations(data, [s.id for s in self.scenarios], self.region, published)
             out[pid] = (national, regions, simulation_plan(national, regions))
         return out
 

@@ -54,6 +54,7 @@ SIMULATION_KIND = "simulation"
 MANIFEST_FILE = "manifest.json"
 SUMMARY_JSON, SUMMARY_CSV = "synthese.json", "synthese.csv"
 SWEEP_JSON, SWEEP_CSV = "balayage.json", "balayage.csv"
+BASELINE_DIR = "reference"  # reference/<period>/resultats.parquet: the current rule's results (as vsm run)
 SWEEP_DIR = "balayage"  # balayage/<period>.parquet: per professional, the payment at each value
 PROFESSIONALS_FILE = "professionnels"  # <scenario>/<period>/professionnels.{parquet,csv}
 NATIONAL = "national"
@@ -430,6 +431,7 @@ class Payments:
 class Computed:
     rules: RuleSet
     periods: dict[str, Payments]
+    runs: dict[str, Any] = field(default_factory=dict)  # the baseline's pipeline.PeriodRun of each period
 
 
 @dataclass
@@ -453,7 +455,7 @@ def needed_periods(rules: RuleSet, periods: list[str]) -> list[str]:
     return [p for p in rules.periods if p in wanted]
 
 
-def compute_from_counts(rules: RuleSet, aggregates: dict, periods: list[str]) -> Computed:
+def compute_from_counts(rules: RuleSet, aggregates: dict, periods: list[str], keep: bool = False) -> Computed:
     """Each period of ``rules`` from counts already aggregated; a complement period against
     this rule set's own earlier period."""
     import numpy as np
@@ -461,6 +463,7 @@ def compute_from_counts(rules: RuleSet, aggregates: dict, periods: list[str]) ->
     from .forfait import COUNT_COLUMNS, compute_columns, paid_cents_for
 
     out: dict[str, Payments] = {}
+    runs: dict[str, Any] = {}
     for pid in periods:
         counts = aggregates[pid].columns
         base = rules.period(pid).complement_of
@@ -472,7 +475,11 @@ def compute_from_counts(rules: RuleSet, aggregates: dict, periods: list[str]) ->
         amount = np.asarray(computed["amount_cents"], dtype=np.int64)
         payable = np.asarray(computed["complement_cents"], dtype=np.int64) if paid is not None else amount
         out[pid] = Payments(counts["ps_id"], counts["region"], computed["tier"], amount, payable)
-    return Computed(rules, out)
+        if keep:
+            from .pipeline import PeriodRun
+
+            runs[pid] = PeriodRun(pid, aggregates[pid], computed)
+    return Computed(rules, out, runs)
 
 
 @dataclass
@@ -526,7 +533,7 @@ def compute_rule_sets(
         for rules in members:
             if rules.id in computed:
                 raise VsmError(f"Deux jeux de règles de la simulation ont le même identifiant : « {rules.id} ».")
-            computed[rules.id] = compute_from_counts(rules, aggregates, wanted)
+            computed[rules.id] = compute_from_counts(rules, aggregates, wanted, keep=rules is rule_sets[0])
         aggregations.append(
             Aggregation(key, [r.id for r in members], {pid: agg.feed_tally for pid, agg in aggregates.items()},
                         round(time.perf_counter() - started, 3))
@@ -809,8 +816,8 @@ def simulate(
     sweep: Sweep | None = None,
     say: Callable[[str], None] = lambda _text: None,
 ) -> Simulation:
-    """Compute the baseline, every scenario and every sweep value; compare each scenario
-    with the baseline, period by period."""
+    """Compute the baseline (first: its results are kept, as ``vsm run`` writes them), every
+    scenario and every sweep value; compare each scenario with the baseline, period by period."""
     import numpy as np
 
     rule_sets = [baseline, *(s.rules for s in scenarios), *(sweep.variants if sweep else ())]
@@ -865,6 +872,12 @@ def write_simulation(sim: Simulation, out_dir: Path | str, seconds: dict) -> dic
                 write_columns(c.columns(), target)
                 rel = f"{scenario_id}/{pid}/{target.name}"
                 files[rel] = {"path": rel, "sha256": _sha256(target)}
+        for pid in sim.periods:  # the current rule's results, as « vsm run » writes them
+            target = staging / BASELINE_DIR / pid / "resultats.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_columns(sim.engine.computed[sim.baseline.id].runs[pid].columns, target)
+            rel = f"{BASELINE_DIR}/{pid}/{target.name}"
+            files[rel] = {"path": rel, "sha256": _sha256(target)}
         summary = {
             "baseline": sim.baseline.id,
             "periods": sim.periods,
