@@ -9,7 +9,11 @@ Measures, in the same run and on the same Parquet files, each as a separate proc
   per professional, with the rule set's filters), the least any DuckDB-based tool has to do;
 - ``pandas``: the baseline a user might write: pandas reads the Parquet, filters,
   ``groupby(...).nunique()``;
-- and, when asked (``--reports``), one regional report end to end and the whole batch.
+- and, when asked (``--reports``), one regional report end to end and the whole batch;
+- and, when asked (``--sweep``), ``vsm simulate`` with a sweep of 20 values of the first
+  tier's threshold (``tiers.levels.0.min_share=0.41:0.60:0.01``, P1) beside ``vsm compute``
+  P1, interleaved in the same run, with the ratio repetition by repetition (target ≤ 3).
+  ``--sweep-only`` measures these two alone.
 
 Each measure is repeated (``--repeat``, median reported); peak memory is the child's
 maximum resident set size (``wait4``). Prints a table with the ratios and writes a JSON.
@@ -87,6 +91,10 @@ print(len(counts))
 """
 
 
+# the sweep measured: 20 values of the first tier's threshold, 41 % to 60 % (exact steps of 1 point)
+SWEEP = "tiers.levels.0.min_share=0.41:0.60:0.01"
+
+
 def measure_rss(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float, str]:
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out_file, tempfile.TemporaryFile("w+") as err_file:
@@ -150,6 +158,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--repeat", type=int, default=3, help="répétitions de chaque mesure (médiane)")
     parser.add_argument("--reports", action="store_true", help="mesurer aussi un rapport régional et le lot complet")
+    parser.add_argument("--sweep", action="store_true", help="mesurer aussi un balayage de 20 valeurs (vsm simulate --sweep)")
+    parser.add_argument("--sweep-only", action="store_true", help="ne mesurer que vsm compute et le balayage de 20 valeurs")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "bench.json")
     parser.add_argument(
         "--commands", action="store_true",
@@ -183,6 +193,13 @@ def main() -> None:
             ("floor", [PYTHON, "-c", FLOOR, str(feeds), *floor_filters("medecins-2024", "P1")]),
             ("pandas", [PYTHON, "-c", PANDAS, str(feeds)]),
         ]
+        if args.sweep_only:
+            plan = plan[:1]
+        if args.sweep or args.sweep_only:
+            plan.append(("balayage 20 valeurs", [
+                VSM, "simulate", "--rules", "medecins-2024", "--period", "P1", "--sweep", SWEEP, "--feeds", str(feeds),
+                "--patientele", str(patientele), "--out", str(work / "simulation"),
+            ]))
         # interleave the repetitions so that a drift of the machine hits all three alike
         for name, _ in plan:
             results[name] = {"runs_s": [], "rss": []}
@@ -220,6 +237,24 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    sweep_ratio = None
+    if "balayage 20 valeurs" in results:
+        sweep_runs = [s / c for s, c in zip(results["balayage 20 valeurs"]["runs_s"], results["vsm compute"]["runs_s"])]
+        sweep_ratio = {"median": round(statistics.median(sweep_runs), 2), "runs": [round(r, 2) for r in sweep_runs], "max": 3.0}
+    if args.sweep_only:
+        rows_text, pros_text = (f"{n:,}".replace(",", " ") for n in (trace_rows, professionals))
+        print(f"\nDonnées : {rows_text} lignes de traces, {pros_text} professionnels ; {os.cpu_count()} cœurs ; "
+              f"{args.repeat} répétitions.")
+        for name, r in results.items():
+            print(f"{name:<20} médiane {r['median_s']:.2f} s, min {r['min_s']:.2f} s, mémoire max {r['peak_rss_mib']:.0f} Mio")
+        print(f"balayage (20 valeurs) / vsm compute : {sweep_ratio['median']:.2f} "
+              f"({min(sweep_ratio['runs']):.2f} à {max(sweep_ratio['runs']):.2f}) (cible ≤ 3)")
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"results": results, "sweep_over_compute": sweep_ratio,
+                                         "data": {"trace_rows": trace_rows, "professionals": professionals},
+                                         "when": time.strftime("%Y-%m-%d %H:%M:%S")}, ensure_ascii=False, indent=2) + "\n",
+                             encoding="utf-8")
+        return
     full, floor, baseline = (results[k]["median_s"] for k in ("vsm compute", "floor", "pandas"))
     # ratios repetition by repetition (the three commands ran one after the other in each, so a
     # drift of the machine's speed hits both sides of a ratio alike), then their median
@@ -231,6 +266,7 @@ def main() -> None:
         "pandas_over_vsm_compute": round(statistics.median(pandas_over), 2),
         "vsm_compute_over_floor_runs": [round(r, 2) for r in over_floor],
         "pandas_over_vsm_compute_runs": [round(r, 2) for r in pandas_over],
+        "sweep_over_vsm_compute": sweep_ratio,
         "vsm_compute_over_floor_of_medians": round(full / floor, 2),
         "pandas_over_vsm_compute_of_medians": round(baseline / full, 2),
     }
@@ -238,6 +274,7 @@ def main() -> None:
         "vsm_compute_over_floor_max": 1.5,
         "pandas_over_vsm_compute_min": 5.0,
         "peak_rss_mib_max": 2048,
+        "sweep_over_vsm_compute_max": 3.0,
         "regional_report_s_max": 10,
         "batch_s_max": 300,
     }
@@ -272,6 +309,11 @@ def main() -> None:
         f"pandas / vsm compute        : {ratios['pandas_over_vsm_compute']:.2f} "
         f"({min(pandas_over):.2f} à {max(pandas_over):.2f}) (cible ≥ 5)"
     )
+    if sweep_ratio is not None:
+        print(
+            f"balayage 20 valeurs / vsm compute : {sweep_ratio['median']:.2f} "
+            f"({min(sweep_ratio['runs']):.2f} à {max(sweep_ratio['runs']):.2f}) (cible ≤ 3)"
+        )
     if "rapport régional" in results:
         print(f"rapport régional            : {results['rapport régional']['median_s']:.1f} s (cible ≤ 10 s)")
         print(f"lot complet                 : {results['lot complet']['median_s']:.1f} s (cible ≤ 300 s)")

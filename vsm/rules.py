@@ -243,6 +243,14 @@ class Period(_Strict):
         return self
 
 
+class ScenarioInfo(_Strict):
+    """What a simulation scenario (params/scenarios/*.yml, read by vsm/simulate.py) is about:
+    a short label and the reason for the change. Absent from the rule sets themselves."""
+
+    label: str = Field(min_length=1)
+    rationale: str = Field(min_length=1)
+
+
 class RuleSet(_Strict):
     """A validated rule set. ``path``, ``files`` and ``sha256`` say where it was read from."""
 
@@ -258,6 +266,7 @@ class RuleSet(_Strict):
     ponderation: Ponderation
     rounding: RoundingParam
     periods: dict[str, Period] = Field(min_length=1)
+    scenario: ScenarioInfo | None = None  # a simulation scenario's label and rationale
 
     # provenance, filled by the loader (not read from YAML)
     path: str = ""

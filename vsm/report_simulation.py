@@ -1,0 +1,841 @@
+"""The simulation report (notebooks/simulation.ipynb): what a scenario changes, what it would
+cost, who gains and who loses — every figure, table and chart of the notebook, from the
+files ``vsm simulate`` wrote (vsm/simulate.py).
+
+Same content model and same statistical secrecy as the payment reports (vsm/report.py):
+tables are typed frames published by :func:`vsm.report.table`, charts are
+:class:`vsm.report.Chart`, text is :class:`vsm.report.Prose`. Every number of professionals
+shown is the size of a *group* of one scope (France entière, or a region): « rémunérés
+avec la règle actuelle », « gagnants », « passent du palier 0 au palier 1 », « rémunérés
+pour la valeur 0,42 du balayage »…; an amount is tied to the professionals it is paid to
+(a change in cost to those whose payment changes). :func:`simulation_plan` protects each
+scope with :func:`vsm.secrecy.protect` (no set of 1 to 10 professionals readable, even by
+difference between tables, between scenarios or between two values of a sweep), then
+makes the regions consistent with the national totals as :func:`vsm.report.secrecy_plan`
+does. A region of 1 to 10 professionals publishes nothing.
+
+The payment reports of the same period publish the current rule's counts with their own plan
+(:func:`vsm.report.secrecy_plan`, on the current rule's results the simulation writes beside
+its own): the groups they show that this report's figures are tied to (professionals, paid,
+complements, at or above each tier) are added to each scope as groups already known
+(``shown``): the masks are then chosen so that no small set is readable from both
+publications together. Not covered: the payment reports' other groups (near a threshold,
+majoration, chart segments), dominance on amounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import present as fr
+from . import report as rp
+from . import simulate as sm
+from .display import Prose
+from .errors import VsmError
+from .regions import load_regions, normalize_region
+from .rules import RuleSet, Source, load_rules
+
+NATIONAL = rp.NATIONAL
+NATIONAL_NAME = rp.NATIONAL_NAME
+
+IMPORTANCE = {
+    "remuneres_actuel": 100,
+    "remuneres_base": 100,
+    "remuneres_scenario": 100,
+    "gagnants": 90,
+    "perdants": 90,
+    "nouveaux": 80,
+    "sortants": 80,
+    "professionnels": 60,
+    "changent_palier": 50,
+    "inchanges": 40,
+    "transition": 30,
+    "balayage_remuneres": 35,
+    "balayage_change": 20,
+}
+
+
+def _importance(name: str) -> int:
+    base = name.split(":")[-1]
+    for prefix, weight in IMPORTANCE.items():
+        if base == prefix or base.startswith(prefix + "_"):
+            return weight
+    return 50
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def parse_scenarios(scenarios: object) -> list[str]:
+    """The notebook's ``scenarios`` parameter: a list of paths, or one text of paths
+    separated by commas."""
+    if scenarios is None:
+        return []
+    if isinstance(scenarios, str):
+        return [s.strip() for s in scenarios.split(",") if s.strip()]
+    return [str(s) for s in scenarios]
+
+
+def parse_region(region: object) -> str | None:
+    if region is None or (isinstance(region, str) and region.strip().lower() in ("", NATIONAL, "none")):
+        return None
+    return normalize_region(region)  # « 4 » instead of « 04 » → French error with the hint
+
+
+@dataclass
+class PeriodData:
+    """One period: the professionals of every scenario aligned on one universe."""
+
+    period: str
+    ids: np.ndarray
+    region: np.ndarray  # codes as text
+    baseline: np.ndarray  # payable cents under the current rule
+    baseline_tier: np.ndarray
+    scenarios: dict[str, tuple[np.ndarray, np.ndarray]]  # id → (tier, payable cents)
+    sweep: list[np.ndarray] = field(default_factory=list)  # payable cents per sweep value
+
+
+def _align(ids: np.ndarray, part_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(ids), dtype=np.int64)
+    if len(part_ids):
+        out[np.searchsorted(ids, part_ids)] = values
+    return out
+
+
+def _read_sweep(folder: Path, period: str) -> dict[str, np.ndarray]:
+    import duckdb
+
+    path = folder / sm.SWEEP_DIR / f"{period}.parquet"
+    if not path.is_file():
+        raise VsmError(f"Balayage introuvable : « {path} ».")
+    con = duckdb.connect()
+    try:
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()]
+        money = [n for n in names if n.endswith("_eur")]
+        select = ", ".join(["ps_id", "region", *(f'CAST("{n}" * 100 AS BIGINT) AS "{n}"' for n in money)])
+        data = con.execute(f"SELECT {select} FROM read_parquet('{path}') ORDER BY ps_id").fetchnumpy()
+    finally:
+        con.close()
+    return {k: np.asarray(v, dtype=object if k in ("ps_id", "region") else np.int64) for k, v in data.items()}
+
+
+def load_period_data(folder: Path, scenario_ids: list[str], period: str, with_sweep: bool) -> PeriodData:
+    comparisons = {sid: sm.read_comparison(folder, sid, period) for sid in scenario_ids}
+    sweep = _read_sweep(folder, period) if with_sweep else None
+    parts = [c.ps_id for c in comparisons.values()] + ([sweep["ps_id"]] if sweep else [])
+    ids = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=object)
+    region = np.full(len(ids), "", dtype=object)
+    sources = [(c.ps_id, c.region) for c in comparisons.values()] + ([(sweep["ps_id"], sweep["region"])] if sweep else [])
+    for part_ids, part_region in sources:
+        region[np.searchsorted(ids, part_ids)] = [str(r) for r in part_region]
+    baseline = np.zeros(len(ids), dtype=np.int64)
+    baseline_tier = np.zeros(len(ids), dtype=np.int64)
+    scenarios = {}
+    for sid, c in comparisons.items():
+        baseline = np.maximum(baseline, _align(ids, c.ps_id, c.baseline_cents))
+        baseline_tier = np.maximum(baseline_tier, _align(ids, c.ps_id, c.baseline_tier))
+        scenarios[sid] = (_align(ids, c.ps_id, c.scenario_tier), _align(ids, c.ps_id, c.scenario_cents))
+    values = []
+    if sweep:
+        if not comparisons:
+            baseline = _align(ids, sweep["ps_id"], sweep["current_eur"])
+        i = 1
+        while f"v{i}_eur" in sweep:
+            values.append(_align(ids, sweep["ps_id"], sweep[f"v{i}_eur"]))
+            i += 1
+    return PeriodData(period, ids, region, baseline, baseline_tier, scenarios, values)
+
+
+# --------------------------------------------------------------------------- secrecy
+
+
+def scenario_groups(data: PeriodData, index: int, sid: str, mask: np.ndarray, transitions: bool) -> dict[str, np.ndarray]:
+    """The groups of professionals the report publishes for one scenario (on ``mask``)."""
+    tier, cents = data.scenarios[sid]
+    b, s, bt = data.baseline[mask], cents[mask], data.baseline_tier[mask]
+    st = tier[mask]
+    d = s - b
+    k = f"s{index}"
+    groups = {
+        f"{k}:remuneres_base": b > 0,
+        f"{k}:remuneres_scenario": s > 0,
+        f"{k}:gagnants": d > 0,
+        f"{k}:perdants": d < 0,
+        f"{k}:inchanges": d == 0,
+        f"{k}:nouveaux": (b == 0) & (s > 0),
+        f"{k}:sortants": (b > 0) & (s == 0),
+        f"{k}:changent_palier": bt != st,
+    }
+    if transitions:
+        for a in np.unique(bt):
+            for c in np.unique(st):
+                groups[f"{k}:transition_{int(a)}_{int(c)}"] = (bt == a) & (st == c)
+    return groups
+
+
+def sweep_groups(data: PeriodData, mask: np.ndarray) -> dict[str, np.ndarray]:
+    groups = {}
+    for i, cents in enumerate(data.sweep, start=1):
+        groups[f"v{i}:balayage_remuneres"] = cents[mask] > 0
+        groups[f"v{i}:balayage_change"] = cents[mask] != data.baseline[mask]
+    return groups
+
+
+# Groups that the payment reports of the same period publish and that this report's figures
+# are tied to (vsm.report.vsm_groups names): when a payment report shows one, it is « shown »
+# here (vsm.secrecy.protect): never masked, counted as known, the masks taken elsewhere.
+PAYMENT_GROUPS = ("professionnels", "remuneres", "complements")
+
+
+def payment_groups(results: pd.DataFrame, rules: RuleSet, data: PeriodData) -> dict[str, dict[str, np.ndarray]]:
+    """Per scope, the payment reports' published groups (unmasked in their plan,
+    :func:`vsm.report.secrecy_plan`) among :data:`PAYMENT_GROUPS` and « atteint_<k> », as
+    boolean arrays over this report's professionals of the scope."""
+    plan = rp.secrecy_plan(results, rules)
+    names = [*PAYMENT_GROUPS, *(f"atteint_{k}" for k in range(1, len(rules.tiers.levels) + 1))]
+    codes = results["region"].astype(str).to_numpy()
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for scope in [NATIONAL, *load_regions()]:
+        if not plan.covers(scope) or plan.whole(scope):
+            continue
+        rows = results if scope == NATIONAL else results[codes == scope]
+        mine = data.ids if scope == NATIONAL else data.ids[data.region == scope]
+        groups = rp.vsm_groups(rows, rules, detail=False)
+        positions = np.searchsorted(mine, rows["ps_id"].to_numpy(object)) if len(mine) else np.zeros(0, dtype=np.int64)
+        if len(positions) and (positions.max() >= len(mine) or not (mine[positions] == rows["ps_id"].to_numpy(object)).all()):
+            continue  # not the same professionals: nothing shared with this report
+        shown = {}
+        for name in names:
+            if name in groups and not plan.is_masked(scope, name):
+                member = np.zeros(len(mine), dtype=bool)
+                member[positions] = groups[name]
+                shown[f"paiement:{name}"] = member
+        out[scope] = shown
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Scope(rp.Population):
+    """A population whose ``shown`` groups are published elsewhere (the payment reports)."""
+
+    shown: frozenset[str] = frozenset()
+
+    def protect(self, forced: Iterable[str] = ()) -> rp.secrecy.Protection:
+        whole = rp.small(self.size)
+        try:
+            return rp.secrecy.protect(self.groups, importance=self.importance, forced=forced,
+                                      shown=[] if whole else self.shown, whole=whole)
+        except VsmError:  # what is published elsewhere leaves no safe choice here: publish nothing
+            return rp.secrecy.protect(self.groups, importance=self.importance, whole=True)
+
+
+def populations(data: PeriodData, scenario_ids: list[str], region: str | None,
+                published: dict[str, dict[str, np.ndarray]] | None = None) -> tuple[rp.Population, dict[str, rp.Population]]:
+    everyone = np.ones(len(data.ids), dtype=bool)
+    published = published or {}
+
+    def scope(name: str, mask: np.ndarray, national: bool, detail: bool) -> Scope:
+        groups = {"professionnels": np.ones(int(mask.sum()), dtype=bool), "remuneres_actuel": data.baseline[mask] > 0}
+        for i, sid in enumerate(scenario_ids):
+            groups.update(scenario_groups(data, i, sid, mask, transitions=detail))
+        if national:
+            groups.update(sweep_groups(data, mask))
+        shown = published.get(name, {})
+        groups.update(shown)
+        return Scope(name, groups, {n: _importance(n) for n in groups}, frozenset(shown))
+
+    pop = scope(NATIONAL, everyone, True, True)
+    regions = {}
+    for code in [*load_regions(), *sorted(set(data.region.tolist()) - set(load_regions()))]:
+        regions[code] = scope(code, data.region == code, False, code == region)
+    return pop, regions
+
+
+def simulation_plan(national: rp.Population, regions: dict[str, rp.Population]) -> rp.Secrecy:
+    """Each scope protected on its own, then the regions made consistent with the national
+    totals (the second step of :func:`vsm.report.secrecy_plan`): a group's masked regional
+    counts are 0 or at least two adding up to more than 10, else one more region is masked."""
+    limit = rp.threshold()
+    forced: dict[str, set[str]] = {scope: set() for scope in [NATIONAL, *regions]}
+    protections = {NATIONAL: national.protect()}
+    for code, pop in regions.items():
+        protections[code] = pop.protect()
+    coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())
+               and not name.startswith("paiement:")]
+    for _ in range(200):
+        changed = False
+        for name in coupled:
+            if protections[NATIONAL].is_masked(name):
+                continue
+            hidden = [code for code in regions if protections[code].is_masked(name)]
+            if not hidden:
+                continue
+            total = sum(regions[code].count(name) for code in hidden)
+            if len(hidden) >= 2 and not (1 <= total <= limit):
+                continue
+            shown = [code for code in regions if not protections[code].is_masked(name)]
+            if not shown:
+                forced[NATIONAL].add(name)
+                protections[NATIONAL] = national.protect(forced[NATIONAL])
+            else:
+                pick = min(shown, key=lambda code: (regions[code].count(name) == 0, regions[code].count(name), code))
+                forced[pick].add(name)
+                protections[pick] = regions[pick].protect(forced[pick])
+            changed = True
+        if not changed:
+            break
+    return rp.Secrecy(protections)
+
+
+# --------------------------------------------------------------------------- words
+
+
+def value_text(path: str, value: Any) -> str:
+    """A rule value as a reader reads it (shares as percentages, money in euros)."""
+    if value is None:
+        return "aucun"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, Decimal):
+        return fr.eur(value)
+    if isinstance(value, Fraction):
+        if path.endswith("amount_eur"):
+            return fr.eur(Decimal(value.numerator) / Decimal(value.denominator))
+        if path.endswith(("min_share", "min_structured_share", "rate")):
+            return rp._pct(value)
+        return fr.number(value)
+    if isinstance(value, int):
+        return fr.integer(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if hasattr(value, "isoformat"):
+        return fr.date(value)
+    return str(value)
+
+
+def source_text(rules: RuleSet, source: Source | None) -> str:
+    if source is None:
+        return "—"
+    return f"{rp.cite(rules, source)} : « {source.quote} »"
+
+
+def _cell(value: object, masked: bool) -> str:
+    return rp._figure_text(value, masked)
+
+
+def _signed_eur(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    text = fr.eur(abs(value))
+    return ("+" if value > 0 else "−" if value < 0 else "") + text
+
+
+def _signed_pct(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    text = fr.number(abs(value), max_decimals=2) + fr.NBSP + "%"
+    return ("+" if value > 0 else "−" if value < 0 else "") + text
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class SimulationReport:
+    """What notebooks/simulation.ipynb shows."""
+
+    baseline: RuleSet
+    scenarios: list[sm.Scenario]
+    periods: list[str]
+    region: str | None
+    folder: Path
+    manifest: dict
+    summary: dict
+    sweep: dict | None
+
+    # ------------------------------------------------------------------ data
+
+    @cached_property
+    def data(self) -> dict[str, PeriodData]:
+        ids = [s.id for s in self.scenarios]
+        return {pid: load_period_data(self.folder, ids, pid, self.sweep is not None) for pid in self.periods}
+
+    @cached_property
+    def _plans(self) -> dict[str, tuple[rp.Population, dict[str, rp.Population], rp.Secrecy]]:
+        out = {}
+        from .results import read_results
+
+        for pid, data in self.data.items():
+            path = self.folder / sm.BASELINE_DIR / pid / "resultats.parquet"
+            published = payment_groups(read_results(path), self.baseline, data) if path.is_file() else {}
+            national, regions = populations(data, [s.id for s in self.scenarios], self.region, published)
+            out[pid] = (national, regions, simulation_plan(national, regions))
+        return out
+
+    def plan(self, period: str) -> rp.Secrecy:
+        return self._plans[period][2]
+
+    def population(self, period: str, scope: str) -> rp.Population:
+        national, regions, _ = self._plans[period]
+        return national if scope == NATIONAL else regions[scope]
+
+    def _masked(self, period: str, scope: str, *names: str) -> bool:
+        plan = self.plan(period)
+        return plan.whole(scope) or any(plan.is_masked(scope, n) for n in names)
+
+    def figures(self, scenario: sm.Scenario, period: str, scope: str = NATIONAL) -> dict:
+        data = self.data[period]
+        tier, cents = data.scenarios[scenario.id]
+        mask = np.ones(len(data.ids), dtype=bool) if scope == NATIONAL else data.region == scope
+        comparison = sm.Comparison(data.ids, data.region, data.baseline_tier, tier, data.baseline, cents)
+        return sm.summary_figures(comparison, mask)
+
+    def _key(self, scenario: sm.Scenario) -> str:
+        return f"s{self.scenarios.index(scenario)}"
+
+    # ------------------------------------------------------------------ title and text
+
+    @property
+    def facts(self) -> dict:
+        return title_facts(self.baseline, self.scenarios, self.periods, self.region)
+
+    def title(self) -> Prose:
+        labels = " ; ".join(s.label for s in self.scenarios) or (f"balayage de {self.sweep['label']}" if self.sweep else "")
+        where = NATIONAL_NAME if self.region is None else f"{load_regions()[self.region].nom} ({self.region})"
+        lines = [
+            f"# Simulation du forfait VSM — {rp.md_escape(labels)}",
+            "",
+            f"**Simulation budgétaire.** Règle actuelle : {rp.md_escape(self.baseline.label)} (`{self.baseline.id}`) ; "
+            f"période(s) {', '.join(self.periods)} ; {rp.md_escape(where)}.",
+        ]
+        return Prose("\n".join(lines))
+
+    def essentials(self) -> Prose:
+        """For each scenario and period, the national change in cost in a few sentences."""
+        lines = []
+        for scenario in self.scenarios:
+            for pid in self.periods:
+                lines.append(self._essential_line(scenario, pid, NATIONAL, NATIONAL_NAME))
+                if self.region is not None:
+                    lines.append(self._essential_line(scenario, pid, self.region, load_regions()[self.region].nom))
+        if not lines:
+            return Prose("*Aucun scénario : seul le balayage est présenté.*")
+        text = "\n".join(lines)
+        if f"**{rp.symbol()}**" in text or "secret statistique" in text:
+            text += f"\n\n*{rp.md_escape(rp.secrecy.secret_note())}*"
+        return Prose(text)
+
+    def _essential_line(self, scenario: sm.Scenario, pid: str, scope: str, where: str) -> str:
+        if self.plan(pid).whole(scope):
+            return (f"- **{rp.md_escape(scenario.label)}, {pid}, {rp.md_escape(where)}** : moins de "
+                    f"{rp.threshold() + 1} professionnels, aucun chiffre publié (secret statistique).")
+        f = self.figures(scenario, pid, scope)
+        k = self._key(scenario)
+        m = lambda *names: self._masked(pid, scope, *(f"{k}:{n}" for n in names))  # noqa: E731
+        payment = self.baseline.period(pid)
+        what = f"complément versé au {payment.payment}" if payment.complement_of else f"forfait versé au {payment.payment}"
+        change_hidden = m("gagnants", "perdants")
+        line = (
+            f"- **{rp.md_escape(scenario.label)}, {pid}, {rp.md_escape(where)}** ({what}) : "
+            f"{_cell(f['cost_scenario_eur'], m('remuneres_scenario'))} au lieu de {_cell(f['cost_baseline_eur'], m('remuneres_base'))}, "
+            f"soit {('**' + rp.symbol() + '**') if change_hidden else '**' + rp.md_escape(_signed_eur(f['change_eur'])) + '**'}"
+            f" ({('**' + rp.symbol() + '**') if change_hidden or m('remuneres_base') else rp.md_escape(_signed_pct(f['change_pct']))}) ; "
+            f"{_cell(rp.Headcount(f['gaining']), m('gagnants'))} professionnels y gagnent, "
+            f"{_cell(rp.Headcount(f['losing']), m('perdants'))} y perdent, "
+            f"{_cell(rp.Headcount(f['newly_paid']), m('nouveaux'))} deviennent rémunérés et "
+            f"{_cell(rp.Headcount(f['no_longer_paid']), m('sortants'))} ne le sont plus."
+        )
+        return line
+
+    # ------------------------------------------------------------------ what changes
+
+    def changes_frame(self, scenario: sm.Scenario) -> pd.DataFrame:
+        rows = []
+        for c in sm.changes(self.baseline, scenario.rules):
+            rows.append([
+                c.label,
+                value_text(c.path, c.before),
+                value_text(c.path, c.after),
+                source_text(self.baseline, c.source_before),
+                source_text(scenario.rules, c.source_after),
+            ])
+        if not rows:
+            rows.append(["(aucune)", "—", "—", "—", "—"])
+        return rp.typed_frame(rows, ["Règle", "Règle actuelle", "Scénario", "Source actuelle", "Source du scénario"])
+
+    def changes(self) -> list[Prose | rp.Table]:
+        out: list[Prose | rp.Table] = []
+        for scenario in self.scenarios:
+            out.append(Prose(f"### {rp.md_escape(scenario.label)}\n\n*Justification* : {rp.md_escape(scenario.rationale)}"))
+            out.append(rp.table(self.changes_frame(scenario)))
+        return out
+
+    # ------------------------------------------------------------------ budget impact
+
+    BUDGET_COLUMNS = [
+        "Région", "Rémunérés, règle actuelle", "Rémunérés, scénario", "Coût actuel", "Coût du scénario", "Variation",
+        "Variation (%)",
+    ]
+    WHO_COLUMNS = ["Région", "Gagnants", "Perdants", "Inchangés", "Nouveaux rémunérés", "Ne sont plus rémunérés"]
+
+    def _budget_row(self, scenario: sm.Scenario, pid: str, scope: str, name: str) -> list:
+        f = self.figures(scenario, pid, scope)
+        pop = self.population(pid, scope)
+        k = self._key(scenario)
+        change_tie = (f"{k}:gagnants", f"{k}:perdants")
+        return [
+            name,
+            rp.counted(pop, f"{k}:remuneres_base"),
+            rp.counted(pop, f"{k}:remuneres_scenario"),
+            rp.tied(f["cost_baseline_eur"], scope, f"{k}:remuneres_base"),
+            rp.tied(f["cost_scenario_eur"], scope, f"{k}:remuneres_scenario"),
+            rp.tied(_signed_eur(f["change_eur"]), scope, *change_tie),
+            rp.tied(_signed_pct(f["change_pct"]), scope, *change_tie, f"{k}:remuneres_base"),
+        ]
+
+    def _who_row(self, scenario: sm.Scenario, pid: str, scope: str, name: str) -> list:
+        pop = self.population(pid, scope)
+        k = self._key(scenario)
+        return [name, *(rp.counted(pop, f"{k}:{g}") for g in ("gagnants", "perdants", "inchanges", "nouveaux", "sortants"))]
+
+    def _tag(self, scenario: sm.Scenario, pid: str) -> str:
+        """What tells a table from the same table of another period or scenario."""
+        several = len(self.scenarios) > 1
+        return f"{pid}" + (f", scénario {self.scenarios.index(scenario) + 1}" if several else "")
+
+    def _by_region(self, scenario: sm.Scenario, pid: str, row, columns: list[str]) -> pd.DataFrame:
+        national, regions, _ = self._plans[pid]
+        rows = [row(scenario, pid, code, f"{region.nom} ({code})") for code, region in load_regions().items()]
+        rows.append(row(scenario, pid, NATIONAL, NATIONAL_NAME))
+        columns = [columns[0], f"{columns[1]} ({self._tag(scenario, pid)})", *columns[2:]]
+        return rp.typed_frame(rows, columns, [national, *regions.values()])
+
+    def budget_frame(self, scenario: sm.Scenario, pid: str) -> pd.DataFrame:
+        """Cost by region and France entière: current rule, scenario, change."""
+        return self._by_region(scenario, pid, self._budget_row, self.BUDGET_COLUMNS)
+
+    def who_frame(self, scenario: sm.Scenario, pid: str) -> pd.DataFrame:
+        """Who gains and who loses, by region and France entière."""
+        return self._by_region(scenario, pid, self._who_row, self.WHO_COLUMNS)
+
+    def budget(self) -> list[Prose | rp.Table]:
+        out: list[Prose | rp.Table] = []
+        for scenario in self.scenarios:
+            for pid in self.periods:
+                out.append(Prose(f"### {rp.md_escape(scenario.label)} — période {pid}"))
+                out.append(rp.table(self.budget_frame(scenario, pid), self.plan(pid)))
+                out.append(Prose(f"Professionnels qui gagnent, perdent ou ne changent pas ({rp.md_escape(scenario.label)}, {pid}) :"))
+                out.append(rp.table(self.who_frame(scenario, pid), self.plan(pid)))
+        return out
+
+    # ------------------------------------------------------------------ gains and losses
+
+    def gains_frame(self, scenario: sm.Scenario, pid: str, scope: str) -> pd.DataFrame:
+        f = self.figures(scenario, pid, scope)
+        pop = self.population(pid, scope)
+        k = self._key(scenario)
+        rows = [
+            ["Gagnent", rp.counted(pop, f"{k}:gagnants"), rp.tied(f["mean_gain_eur"], scope, f"{k}:gagnants"),
+             rp.tied(f["median_gain_eur"], scope, f"{k}:gagnants")],
+            ["Perdent", rp.counted(pop, f"{k}:perdants"), rp.tied(f["mean_loss_eur"], scope, f"{k}:perdants"),
+             rp.tied(f["median_loss_eur"], scope, f"{k}:perdants")],
+            ["Inchangés", rp.counted(pop, f"{k}:inchanges"), None, None],
+            ["Ensemble", rp.counted(pop, "professionnels"), None, None],
+        ]
+        where = NATIONAL_NAME if scope == NATIONAL else load_regions()[scope].nom
+        return rp.typed_frame(rows, ["Professionnels", f"Nombre ({self._tag(scenario, pid)}, {where})", "Écart moyen", "Écart médian"], [pop])
+
+    def _scopes(self) -> list[tuple[str, str]]:
+        scopes = [(NATIONAL, NATIONAL_NAME)]
+        if self.region is not None:
+            scopes.append((self.region, load_regions()[self.region].nom))
+        return scopes
+
+    def gains(self) -> list[Prose | rp.Table | rp.Chart]:
+        out: list[Prose | rp.Table | rp.Chart] = []
+        for scenario in self.scenarios:
+            for pid in self.periods:
+                for scope, where in self._scopes():
+                    out.append(Prose(f"### {rp.md_escape(scenario.label)} — période {pid} — {rp.md_escape(where)}"))
+                    if self.plan(pid).whole(scope):
+                        out.append(Prose(f"*Moins de {rp.threshold() + 1} professionnels : aucun chiffre publié (secret statistique).*"))
+                        continue
+                    out.append(rp.table(self.gains_frame(scenario, pid, scope), self.plan(pid)))
+                    out.append(self.distribution_chart(scenario, pid, scope, where))
+        return out
+
+    def distribution_chart(self, scenario: sm.Scenario, pid: str, scope: str, where: str) -> rp.Chart | Prose:
+        """Histogram of the change per professional (losses left, gains right), bars merged
+        so that each holds 0 or more than 10 professionals (vsm.report.merged_bars)."""
+        data = self.data[pid]
+        mask = np.ones(len(data.ids), dtype=bool) if scope == NATIONAL else data.region == scope
+        _tier, cents = data.scenarios[scenario.id]
+        d = (cents - data.baseline)[mask] / 100.0
+        changed = d != 0
+        what = "écart par professionnel"
+        if int(changed.sum()) < rp.chart_minimum():
+            return rp._not_drawn(what, int(changed.sum()))
+        k = self._key(scenario)
+        segment = np.where(d > 0, 1, np.where(d < 0, 0, -1))
+        low, high = float(min(d.min(), 0.0)), float(max(d.max(), 0.0))
+        step = _nice_step((high - low) / 30 if high > low else 1.0)
+        bounds = {}
+        hidden = 0
+        fig, ax = rp._figure()
+        for seg, name, (a, b) in ((0, "perdants", (low, 0.0)), (1, "gagnants", (0.0, high + step * 1e-6))):
+            if not (segment == seg).any():
+                continue
+            if self._masked(pid, scope, f"{k}:{name}"):
+                hidden += 1
+                ax.axvspan(a, b, facecolor="#e4e8ed", hatch="//", edgecolor="#aab4bf", linewidth=0)
+                ax.text((a + b) / 2, 0.5, rp.symbol(), transform=ax.get_xaxis_transform(), ha="center", va="center")
+            else:
+                bounds[seg] = (a, b)
+        bars = rp.merged_bars(d, segment, bounds, step)
+        if bars:
+            colours = {0: "#c44e52", 1: "#55a868"}
+            ax.bar([b.low for b in bars], [b.count for b in bars], width=[b.high - b.low for b in bars], align="edge",
+                   color=[colours[b.segment] for b in bars], edgecolor="white")
+        if not bars and not hidden:
+            return rp._all_masked(what)
+        ax.axvline(0, color="#4a5868", linewidth=1)
+        from .present import eur_axis
+
+        eur_axis(ax, "x")
+        rp._count_axis(ax.yaxis)
+        ax.set_xlabel(f"Écart de paiement, scénario − règle actuelle (pertes à gauche, gains à droite)\n{rp._secret_caption(hidden)}", fontsize=9)
+        ax.set_ylabel("Professionnels")
+        ax.set_title(f"Gains et pertes — {scenario.label} — {pid} — {where}", fontsize=10)
+        description = (f"Histogramme des écarts de paiement par professionnel dont le paiement change ({scenario.label}, {pid}, "
+                       f"{where}). " + rp._secret_caption(hidden))
+        return rp.Chart(fig, description)
+
+    # ------------------------------------------------------------------ tier changes
+
+    def transitions_frame(self, scenario: sm.Scenario, pid: str, scope: str) -> pd.DataFrame:
+        pop = self.population(pid, scope)
+        k = self._key(scenario)
+        levels_b = range(len(self.baseline.tiers.levels) + 1)
+        levels_s = range(len(scenario.rules.tiers.levels) + 1)
+        where = NATIONAL_NAME if scope == NATIONAL else load_regions()[scope].nom
+        columns = ["Règle actuelle", *(f"Scénario : {rp.band_label(scenario.rules, t)} ({self._tag(scenario, pid)}, {where})"
+                                       for t in levels_s)]
+        rows = []
+        for a in levels_b:
+            row: list = [rp.band_label(self.baseline, a)]
+            for c in levels_s:
+                name = f"{k}:transition_{a}_{c}"
+                row.append(rp.counted(pop, name) if name in pop.groups else rp.Headcount(0))
+            rows.append(row)
+        return rp.typed_frame(rows, columns, [pop])
+
+    def transitions(self) -> list[Prose | rp.Table]:
+        out: list[Prose | rp.Table] = []
+        for scenario in self.scenarios:
+            for pid in self.periods:
+                for scope, where in self._scopes():
+                    out.append(Prose(f"### {rp.md_escape(scenario.label)} — période {pid} — {rp.md_escape(where)}"))
+                    if self.plan(pid).whole(scope):
+                        out.append(Prose(f"*Moins de {rp.threshold() + 1} professionnels : aucun chiffre publié (secret statistique).*"))
+                        continue
+                    f = self.figures(scenario, pid, scope)
+                    k = self._key(scenario)
+                    moved = _cell(rp.Headcount(f["tier_changed"]), self._masked(pid, scope, f"{k}:changent_palier"))
+                    out.append(Prose(f"{moved} professionnels changent de palier (lignes : palier avec la règle actuelle ; "
+                                     "colonnes : palier avec le scénario ; part de VSM pour la période)."))
+                    out.append(rp.table(self.transitions_frame(scenario, pid, scope), self.plan(pid)))
+        return out
+
+    # ------------------------------------------------------------------ sweep
+
+    def _sweep_points(self, pid: str) -> list[dict]:
+        return [r for r in (self.sweep or {}).get("rows", []) if r["period"] == pid]
+
+    def sweep_frame(self, pid: str) -> pd.DataFrame:
+        pop = self.population(pid, NATIONAL)
+        label = self.sweep["label"]
+        rows = []
+        values = list(self.sweep["values"])
+        for point in self._sweep_points(pid):
+            text = value_text(self.sweep["path"], sm._number(point["value"]))
+            current = point["current"]
+            shown = f"{text} (règle actuelle)" if current else text
+            cost = Decimal(point["cost_eur"])
+            if point["value"] in values and not current:
+                i = values.index(point["value"]) + 1
+                rows.append([shown, rp.counted(pop, f"v{i}:balayage_remuneres"),
+                             rp.tied(cost, NATIONAL, f"v{i}:balayage_remuneres", f"v{i}:balayage_change")])
+            else:  # the current rule: the baseline's own figures
+                rows.append([shown, rp.counted(pop, "remuneres_actuel"), rp.tied(cost, NATIONAL, "remuneres_actuel")])
+        return rp.typed_frame(rows, [label[:1].upper() + label[1:], f"Professionnels rémunérés ({pid})", "Coût"], [pop])
+
+    def sweep_section(self) -> list[Prose | rp.Table | rp.Chart]:
+        if not self.sweep:
+            return [Prose("*Pas de balayage dans cette simulation (option « --sweep » de « vsm simulate »).*")]
+        out: list[Prose | rp.Table | rp.Chart] = []
+        current = value_text(self.sweep["path"], sm._number(self.sweep["current"]))
+        for pid in self.periods:
+            out.append(Prose(f"### Période {pid}\n\nValeur actuelle de la règle : **{rp.md_escape(current)}** "
+                             f"(`{rp.md_escape(self.sweep['path'])}`)."))
+            out.append(self.sweep_chart(pid))
+            out.append(rp.table(self.sweep_frame(pid), self.plan(pid)))
+        return out
+
+    def sweep_chart(self, pid: str) -> rp.Chart:
+        """Cost and professionals paid for each value; the current rule's point marked, at
+        the baseline's exact total; masked points are not drawn."""
+        points = self._sweep_points(pid)
+        values = list(self.sweep["values"])
+        xs, costs, paid, hidden = [], [], [], 0
+        current_point = None
+        for point in points:
+            x = float(sm._number(point["value"]))
+            if point["current"]:
+                current_point = (x, Decimal(point["cost_eur"]), int(point["paid"]))
+            masked = False
+            if point["value"] in values and not point["current"]:
+                i = values.index(point["value"]) + 1
+                masked = self._masked(pid, NATIONAL, f"v{i}:balayage_remuneres", f"v{i}:balayage_change")
+            if masked:
+                hidden += 1
+                continue
+            xs.append(x)
+            costs.append(float(Decimal(point["cost_eur"])))
+            paid.append(int(point["paid"]))
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7.5, 5.2), layout="constrained")
+        ax_cost, ax_paid = fig.subplots(2, 1, sharex=True)
+        ax_cost.plot(xs, costs, marker="o", markersize=3, color="#4c72b0")
+        ax_paid.plot(xs, paid, marker="o", markersize=3, color="#55a868")
+        described = ""
+        if current_point is not None:
+            x, cost, n = current_point
+            ax_cost.axvline(x, color="#c44e52", linestyle="--", linewidth=1)
+            ax_paid.axvline(x, color="#c44e52", linestyle="--", linewidth=1)
+            ax_cost.plot([x], [float(cost)], marker="D", color="#c44e52", markersize=7, zorder=5)
+            ax_cost.annotate(f"règle actuelle : {fr.eur(cost)}", (x, float(cost)), textcoords="offset points", xytext=(6, 8),
+                             fontsize=8, color="#c44e52")
+            ax_paid.plot([x], [n], marker="D", color="#c44e52", markersize=7, zorder=5)
+            described = f" Règle actuelle ({value_text(self.sweep['path'], sm._number(self.sweep['current']))}) : {fr.eur(cost)}."
+        from .present import eur_axis
+
+        eur_axis(ax_cost, "y")
+        rp._count_axis(ax_paid.yaxis)
+        ax_cost.set_ylabel("Coût")
+        ax_paid.set_ylabel("Professionnels rémunérés")
+        if self.sweep["path"].endswith(("min_share", "min_structured_share", "rate")):
+            rp._percent_axis(ax_paid.xaxis)
+        caption = self.sweep["label"]
+        if hidden:
+            caption += f" ({hidden} valeur(s) non tracée(s) : secret statistique)"
+        ax_paid.set_xlabel(caption)
+        ax_cost.set_title(f"Balayage — {self.sweep['label']} — {pid} — {NATIONAL_NAME}", fontsize=10)
+        return rp.Chart(fig, f"Courbes du coût et du nombre de professionnels rémunérés selon {self.sweep['label']} ({pid})." + described)
+
+    # ------------------------------------------------------------------ method
+
+    def method(self) -> Prose:
+        agg = self.manifest.get("aggregations", [])
+        n_rules = sum(len(a["rules"]) for a in agg)
+        inputs = self.manifest.get("inputs", {})
+        rows = inputs.get("feeds", {}).get("rows")
+        text = (
+            f"Les traces d'alimentation du DMP ({fr.integer(rows) if rows is not None else '?'} lignes) ont été agrégées "
+            f"{fr.integer(len(agg))} fois pour {fr.integer(n_rules)} jeux de règles : une seule fois par façon de compter les VSM "
+            "(typeCode, statuts, actions, formats structurés, règle de structuration, dates des périodes) ; les variantes qui ne "
+            "changent que les paliers, les montants, la majoration ou la pondération réutilisent les mêmes effectifs. "
+            "Chaque jeu de règles est ensuite calculé par le même calcul exact que les paiements (parts comparées en rationnels, "
+            "montants en centimes, un seul arrondi au centime). Pour une période de complément, le scénario est comparé à "
+            "la règle actuelle sur le complément versé, calculé contre le montant de la période précédente **du même scénario**."
+            f"\n\n{rp.md_escape(rp.secrecy.secret_note())} Les écarts de coût portent sur les professionnels "
+            "dont le paiement change ; ils sont masqués avec eux. Les empreintes des jeux de règles et des extractions sont "
+            "dans le manifeste de la simulation."
+        )
+        return Prose(text)
+
+    # ------------------------------------------------------------------ checks
+
+    def count_tables(self) -> dict[str, pd.DataFrame]:
+        """The unmasked numbers of professionals of every table shown (for find_leaks)."""
+        tables = {}
+        for scenario in self.scenarios:
+            for pid in self.periods:
+                tables[f"budget {scenario.id} {pid}"] = rp.count_table(self.budget_frame(scenario, pid))
+                tables[f"gagnants {scenario.id} {pid}"] = rp.count_table(self.who_frame(scenario, pid))
+                for scope, _where in self._scopes():
+                    if self.plan(pid).whole(scope):
+                        continue
+                    tables[f"gains {scenario.id} {pid} {scope}"] = rp.count_table(self.gains_frame(scenario, pid, scope))
+                    tables[f"paliers {scenario.id} {pid} {scope}"] = rp.count_table(self.transitions_frame(scenario, pid, scope))
+        if self.sweep:
+            for pid in self.periods:
+                tables[f"balayage {pid}"] = rp.count_table(self.sweep_frame(pid))
+        return tables
+
+
+def _nice_step(raw: float) -> float:
+    if raw <= 0:
+        return 1.0
+    import math
+
+    power = 10 ** math.floor(math.log10(raw))
+    for k in (1, 2, 5, 10):
+        if raw <= k * power:
+            return float(k * power)
+    return float(10 * power)
+
+
+def title_facts(baseline: RuleSet, scenarios: list[sm.Scenario], periods: list[str], region: str | None) -> dict:
+    """The title block facts (``metadata["vsm"]`` of the executed notebook)."""
+    labels = " ; ".join(s.label for s in scenarios)
+    facts: dict = {
+        "kind": "national" if region is None else "regional",
+        "region": NATIONAL if region is None else region,
+        "region_name": NATIONAL_NAME if region is None else load_regions()[region].nom,
+        "title": f"Simulation du forfait VSM — {labels}" if labels else "Simulation du forfait VSM — balayage",
+        "period": ", ".join(periods),
+        "rules": baseline.id,
+        "rules_label": baseline.label,
+        "rules_sha256": baseline.sha256,
+        "scenarios": [s.id for s in scenarios],
+    }
+    if len(periods) == 1:
+        p = baseline.period(periods[0])
+        facts.update(start=p.start.isoformat(), end=p.end.isoformat(), payment=p.payment, complement_of=p.complement_of)
+    return facts
+
+
+def simulation_report(rules: RuleSet | str, scenarios: object, period: str, region: object, simulation_dir: str | Path) -> SimulationReport:
+    """Validate the notebook's parameters against the simulation folder and load it."""
+    baseline = rules if isinstance(rules, RuleSet) else load_rules(rules)
+    folder = rp.resolve_path(simulation_dir)
+    manifest, summary, sweep = sm.read_simulation(folder)
+    if manifest["baseline"]["sha256"] != baseline.sha256 or manifest["baseline"]["id"] != baseline.id:
+        raise VsmError(f"La simulation de « {folder} » a été calculée avec un autre jeu de règles que {baseline.id} : la relancer.")
+    loaded = [sm.load_scenario(rp.resolve_path(p), baseline) for p in parse_scenarios(scenarios)]
+    recorded = {s["id"]: s["sha256"] for s in manifest.get("scenarios", [])}
+    for scenario in loaded:
+        if recorded.get(scenario.id) != scenario.rules.sha256:
+            raise VsmError(
+                f"Le scénario {scenario.id} n'a pas été calculé dans « {folder} » (ou son fichier a changé depuis) : relancer « vsm simulate »."
+            )
+    computed = manifest.get("periods", [])
+    text = str(period).strip()
+    periods = list(computed) if text.lower() in ("all", "toutes", "") else [text]
+    for pid in periods:
+        baseline.period(pid)
+        if pid not in computed:
+            raise VsmError(f"La période {pid} n'a pas été simulée dans « {folder} » (périodes : {', '.join(computed)}).")
+    return SimulationReport(baseline, loaded, periods, parse_region(region), folder, manifest, summary, sweep)
+
+
+__all__ = ["SimulationReport", "simulation_plan", "simulation_report", "title_facts"]
