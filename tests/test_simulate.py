@@ -421,7 +421,7 @@ def test_out_dir_that_vsm_did_not_write_is_never_replaced(tmp_path, simulation):
     foreign = tmp_path / "mes-fichiers"
     foreign.mkdir()
     (foreign / "note.txt").write_text("à garder", encoding="utf-8")
-    with pytest.raises(VsmError, match="ne vient pas de « vsm simulate »"):
+    with pytest.raises(VsmError, match="n.est pas un dossier de « vsm simulate »"):
         sm.write_simulation(sim, foreign, {})
     assert (foreign / "note.txt").read_text(encoding="utf-8") == "à garder"
 

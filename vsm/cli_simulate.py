@@ -146,7 +146,7 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
 
         code = parse_region(region)
     out_dir = Path(out_dir) if out_dir is not None else Path("data") / "simulations" / baseline.id
-    sm.check_out_dir(out_dir)
+    out_dir = sm.check_out_dir(out_dir, (feeds_path, patientele_path))
     # Beside the results it comes from by default (not under reports/, whose index lists the
     # payment reports by rule set, period and region): replaced with them at the next run.
     report_dir = Path(report_dir) if report_dir is not None else out_dir / REPORT_DIR

@@ -35,8 +35,6 @@ import csv
 import hashlib
 import io
 import json
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -748,24 +746,24 @@ def _dump(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=_json_value) + "\n"
 
 
-def check_out_dir(out_dir: Path) -> None:
-    """A previous simulation folder may be replaced; any other non-empty folder is not."""
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise VsmError(f"--out : « {out_dir} » existe et n'est pas un dossier.")
-    if not any(out_dir.iterdir()):
-        return
-    manifest = out_dir / MANIFEST_FILE
+def _is_simulation_folder(folder: Path) -> bool:
+    manifest = folder / MANIFEST_FILE
     try:
-        kind = json.loads(manifest.read_text(encoding="utf-8")).get("kind") if manifest.is_file() else None
-    except (OSError, json.JSONDecodeError):
-        kind = None
-    if kind != SIMULATION_KIND:
-        raise VsmError(
-            f"--out : le dossier « {out_dir} » existe et ne vient pas de « vsm simulate » (pas de manifeste de simulation) : "
-            "il n'est pas remplacé. Choisir un autre dossier."
-        )
+        return manifest.is_file() and json.loads(manifest.read_text(encoding="utf-8")).get("kind") == SIMULATION_KIND
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return False
+
+
+def check_out_dir(out_dir: Path | str, inputs: tuple = ()) -> Path:
+    """``out_dir`` (absolute) if vsm may write a simulation there: absent, empty or a previous
+    simulation folder; anything else (a file, a foreign folder, the inputs, ``.``) is refused
+    by vsm.outputs, the one owner of what vsm may replace."""
+    from .outputs import check_folder_output
+
+    return check_folder_output(
+        out_dir, inputs, own=_is_simulation_folder, what="Dossier de simulation",
+        kind="un dossier de « vsm simulate » (manifeste de simulation)",
+    )
 
 
 def _rules_entry(rules: RuleSet, scenario: Scenario | None = None) -> dict:
@@ -855,87 +853,89 @@ def sweep_columns(sim: Simulation, period: str) -> dict[str, np.ndarray]:
 
 def write_simulation(sim: Simulation, out_dir: Path | str, seconds: dict) -> dict:
     """Write every output to a staging folder, then put it in place of ``out_dir``."""
-    from .pipeline import _input_entry, _replace_dir, _sha256
-    from .results import public_mode, write_columns
+    from .outputs import clean_leftovers, output_lock, staged_folder
 
-    out_dir = Path(out_dir)
-    check_out_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        files: dict[str, dict] = {}
-        for (scenario_id, pid), c in sim.comparisons.items():
-            folder = staging / scenario_id / pid
-            folder.mkdir(parents=True, exist_ok=True)
-            for suffix in (".parquet", ".csv"):
-                target = folder / f"{PROFESSIONALS_FILE}{suffix}"
-                write_columns(c.columns(), target)
-                rel = f"{scenario_id}/{pid}/{target.name}"
-                files[rel] = {"path": rel, "sha256": _sha256(target)}
-        for pid in sim.periods:  # the current rule's results, as « vsm run » writes them
-            target = staging / BASELINE_DIR / pid / "resultats.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_columns(sim.engine.computed[sim.baseline.id].runs[pid].columns, target)
-            rel = f"{BASELINE_DIR}/{pid}/{target.name}"
+    inputs = (sim.engine.feeds.path, sim.engine.patientele.path)
+    out_dir = check_out_dir(out_dir, inputs)
+    with output_lock(out_dir):
+        clean_leftovers(out_dir)
+        out_dir = check_out_dir(out_dir, inputs)
+        with staged_folder(out_dir) as staging:
+            _write_simulation_files(sim, staging, seconds)
+    return sim.manifest
+
+
+def _write_simulation_files(sim: Simulation, staging: Path, seconds: dict) -> None:
+    from .pipeline import _input_entry, _sha256
+    from .results import write_columns
+
+    files: dict[str, dict] = {}
+    for (scenario_id, pid), c in sim.comparisons.items():
+        folder = staging / scenario_id / pid
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix in (".parquet", ".csv"):
+            target = folder / f"{PROFESSIONALS_FILE}{suffix}"
+            write_columns(c.columns(), target)
+            rel = f"{scenario_id}/{pid}/{target.name}"
             files[rel] = {"path": rel, "sha256": _sha256(target)}
-        summary = {
-            "baseline": sim.baseline.id,
-            "periods": sim.periods,
-            "rows": sim.summary,
-            "tier_changes": sim.tier_changes,
+    for pid in sim.periods:  # the current rule's results, as « vsm run » writes them
+        target = staging / BASELINE_DIR / pid / "resultats.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_columns(sim.engine.computed[sim.baseline.id].runs[pid].columns, target)
+        rel = f"{BASELINE_DIR}/{pid}/{target.name}"
+        files[rel] = {"path": rel, "sha256": _sha256(target)}
+    summary = {
+        "baseline": sim.baseline.id,
+        "periods": sim.periods,
+        "rows": sim.summary,
+        "tier_changes": sim.tier_changes,
+    }
+    _write_text(staging / SUMMARY_JSON, _dump(summary))
+    _write_text(staging / SUMMARY_CSV, _csv_text(sim.summary, SUMMARY_FIELDS))
+    for name in (SUMMARY_JSON, SUMMARY_CSV):
+        files[name] = {"path": name, "sha256": _sha256(staging / name)}
+    if sim.sweep is not None:
+        sweep_data = {
+            "path": sim.sweep.path,
+            "label": sim.sweep.label,
+            "current": _text(sim.sweep.current),
+            "values": list(sim.sweep.values),
+            "rows": sim.sweep_table,
         }
-        _write_text(staging / SUMMARY_JSON, _dump(summary))
-        _write_text(staging / SUMMARY_CSV, _csv_text(sim.summary, SUMMARY_FIELDS))
-        for name in (SUMMARY_JSON, SUMMARY_CSV):
+        _write_text(staging / SWEEP_JSON, _dump(sweep_data))
+        _write_text(staging / SWEEP_CSV, _csv_text(sim.sweep_table, ("value", "current", "period", "paid", "cost_eur")))
+        for name in (SWEEP_JSON, SWEEP_CSV):
             files[name] = {"path": name, "sha256": _sha256(staging / name)}
-        if sim.sweep is not None:
-            sweep_data = {
-                "path": sim.sweep.path,
-                "label": sim.sweep.label,
-                "current": _text(sim.sweep.current),
-                "values": list(sim.sweep.values),
-                "rows": sim.sweep_table,
-            }
-            _write_text(staging / SWEEP_JSON, _dump(sweep_data))
-            _write_text(staging / SWEEP_CSV, _csv_text(sim.sweep_table, ("value", "current", "period", "paid", "cost_eur")))
-            for name in (SWEEP_JSON, SWEEP_CSV):
-                files[name] = {"path": name, "sha256": _sha256(staging / name)}
-            for pid in sim.periods:
-                target = staging / SWEEP_DIR / f"{pid}.parquet"
-                target.parent.mkdir(exist_ok=True)
-                write_columns(sweep_columns(sim, pid), target)
-                rel = f"{SWEEP_DIR}/{target.name}"
-                files[rel] = {"path": rel, "sha256": _sha256(target)}
-        from . import __version__
+        for pid in sim.periods:
+            target = staging / SWEEP_DIR / f"{pid}.parquet"
+            target.parent.mkdir(exist_ok=True)
+            write_columns(sweep_columns(sim, pid), target)
+            rel = f"{SWEEP_DIR}/{target.name}"
+            files[rel] = {"path": rel, "sha256": _sha256(target)}
+    from . import __version__
 
-        engine = sim.engine
-        manifest = {
-            "kind": SIMULATION_KIND,
-            "tool": {"name": "vsm", "version": __version__},
-            "baseline": _rules_entry(sim.baseline),
-            "scenarios": [_rules_entry(s.rules, s) for s in sim.scenarios],
-            "sweep": None if sim.sweep is None else {
-                "path": sim.sweep.path,
-                "values": list(sim.sweep.values),
-                "rules": [_rules_entry(r) for r in sim.sweep.variants],
-            },
-            "periods": sim.periods,
-            "inputs": {"feeds": _input_entry(engine.feeds), "patientele": _input_entry(engine.patientele)},
-            "aggregations": [
-                {"counting": _key_entry(a.key), "rules": a.rules_ids, "feeds_rows_by_reason": a.feed_tally, "seconds": a.seconds}
-                for a in engine.aggregations
-            ],
-            "outputs": files,
-            "seconds": seconds,
-        }
-        _write_text(staging / MANIFEST_FILE, _dump(manifest))
-        public_mode(staging)
-        _replace_dir(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    engine = sim.engine
+    manifest = {
+        "kind": SIMULATION_KIND,
+        "tool": {"name": "vsm", "version": __version__},
+        "baseline": _rules_entry(sim.baseline),
+        "scenarios": [_rules_entry(s.rules, s) for s in sim.scenarios],
+        "sweep": None if sim.sweep is None else {
+            "path": sim.sweep.path,
+            "values": list(sim.sweep.values),
+            "rules": [_rules_entry(r) for r in sim.sweep.variants],
+        },
+        "periods": sim.periods,
+        "inputs": {"feeds": _input_entry(engine.feeds), "patientele": _input_entry(engine.patientele)},
+        "aggregations": [
+            {"counting": _key_entry(a.key), "rules": a.rules_ids, "feeds_rows_by_reason": a.feed_tally, "seconds": a.seconds}
+            for a in engine.aggregations
+        ],
+        "outputs": files,
+        "seconds": seconds,
+    }
+    _write_text(staging / MANIFEST_FILE, _dump(manifest))
     sim.manifest = manifest
-    return manifest
 
 
 def read_simulation(folder: Path | str) -> tuple[dict, dict, dict | None]:
