@@ -360,16 +360,14 @@ class Statement:
         """The title block's facts (the executed notebook's ``metadata["vsm"]``)."""
         return {
             "kind": "releve",
-            "title": f"Relevé individuel du forfait VSM — {self.kind_label} {self.ps_id}",
+            "title": f"Relevé individuel — {self.kind_label} {self.ps_id}",
             "ps_id": self.ps_id,
             "region": self.region,
             "region_name": self.region_name,
             "caisse": self.caisse,
-            "period": ", ".join(self.rules.periods),
             "rules": self.rules.id,
-            "rules_label": self.rules.label,
             "rules_sha256": self.rules.sha256,
-            "snapshots": {f"patientèle « médecin traitant » ({p})": d for p, d in self.snapshot_dates.items()},
+            "snapshot_dates": sorted(set(self.snapshot_dates.values())),
         }
 
     @property
@@ -387,141 +385,155 @@ class Statement:
 
     def header(self):
         """Addressee and the summary of every period (Prose and a Table)."""
+        import pandas as pd
+
         from .display import Prose
         from .report import Table, md_escape
 
         where = f"{self.region_name} ({self.region})" if self.region_name else (self.region or "—")
-        lines = [
-            f"**Destinataire :** {self.kind_label}, identifiant **{md_escape(self.ps_id)}** — région {md_escape(where)}"
-            + (f" — {md_escape(self.caisse)}" if self.caisse else "")
-            + ".",
-            "",
-            f"**Jeu de règles :** {md_escape(self.rules.label)} (`{self.rules.id}`).",
-        ]
+        line = (
+            f"**Destinataire :** {self.kind_label}, identifiant **{md_escape(self.ps_id)}**, région {md_escape(where)}"
+            + (f", {md_escape(self.caisse)}" if self.caisse else "")
+            + "."
+        )
         rows = []
         for ps in self.periods:
             p = self.rules.period(ps.period)
-            window = f"{fr.date(p.start)} – {fr.date(p.end)}"
+            payment = p.payment + (f" (complément de {p.complement_of})" if p.complement_of else "")
             if ps.row is None:
-                rows.append([ps.period, window, p.payment, "absent des résultats", "—", "—"])
+                rows.append([ps.period, payment, "absent des résultats", "—", "—"])
                 continue
             paid = ps.row.get("paid_eur")
-            payable = self.payable(ps.period)
-            rows.append([
-                ps.period, window, p.payment + (f" (complément de {p.complement_of})" if p.complement_of else ""),
-                fr.eur(ps.row["amount_eur"]), fr.eur(paid) if paid is not None else "—", fr.eur(payable),
-            ])
-        import pandas as pd
+            rows.append([ps.period, payment, fr.eur(ps.row["amount_eur"]), fr.eur(paid) if paid is not None else "—",
+                         fr.eur(self.payable(ps.period))])
+        frame = pd.DataFrame(rows, columns=["Période", "Versement", "Forfait calculé", "Déjà versé", "À verser"])
+        return [Table(frame)]
 
-        frame = pd.DataFrame(rows, columns=["Période", "Observation", "Versement", "Forfait calculé", "Déjà versé", "À verser"])
-        return [Prose("\n".join(lines)), Table(frame)]
+    def personal_note(self):
+        """Why the professional's own counts are shown (statistical secrecy does not apply)."""
+        from .display import Prose
+        from .secrecy import settings
+
+        return Prose(
+            "**Document personnel** : il ne montre que vos propres effectifs, auxquels le secret statistique des rapports "
+            f"publiés (aucun effectif de 1 à {fr.integer(settings().threshold)}) ne s'applique pas ; aucun identifiant de "
+            "patient n'y figure."
+        )
 
     def period_section(self, period: str) -> list:
         """« ## Période P1 … »: figures used, steps with their sources, next steps."""
         from .display import Prose
-        from .report import Table, md_escape
 
         ps = next(p for p in self.periods if p.period == period)
         p = self.rules.period(period)
-        heading = (
-            f"## Période {period} : du {fr.date(p.start)} au {fr.date(p.end)}\n\n"
-            f"Versement au {p.payment}" + (f", en complément de la période {p.complement_of}" if p.complement_of else "") + "."
-        )
+        heading = f"### Période {period} : versement au {p.payment}" + (f", complément de {p.complement_of}" if p.complement_of else "")
         if ps.row is None:
             return [Prose(
                 heading + f"\n\nVous ne figurez pas dans les résultats de la période {period} : aucun arrêté de votre "
-                "patientèle « médecin traitant » n'était disponible à la fin de la période, donc aucun forfait n'est "
+                "patientèle « médecin traitant » n'était retenu à la fin de la période, donc aucun forfait n'est "
                 "calculé pour elle."
             )]
         return [Prose(heading), self.figures_table(ps), Prose(self.steps_markdown(ps)), Prose(self.gaps_markdown(ps))]
+
+    def figures(self, ps: PeriodStatement) -> list[tuple[str, str]]:
+        """The figures used and what they give, as (label, value) lines."""
+        row, rules, p = ps.row, self.rules, self.rules.period(ps.period)
+        mt, ald = int(row["patients_mt"]), int(row["patients_mt_ald"])
+        fed, structured = int(row["dmp_vsm"]), int(row["dmp_vsm_structured"])
+        day = _as_date(row.get("snapshot_date"))
+        thresholds = tuple(level.min_share for level in rules.tiers.levels)
+        maj = rules.majoration
+        tier = int(row["tier"])
+        share = fr.percent(Fraction(fed, ald), thresholds=thresholds) if ald else "—"
+        if not row["eligible"]:
+            tier_text = f"non éligible (au moins {fr.integer(rules.eligibility.min_patients_mt_ald.value)} patient(s) en ALD requis)"
+        elif tier == 0:
+            tier_text = f"part de VSM {share}, sous {fr.fraction(rules.tiers.levels[0].min_share)} : aucun palier"
+        else:
+            level = rules.tiers.levels[tier - 1]
+            tier_text = f"part de VSM {share} → palier {tier} (≥ {fr.fraction(level.min_share)}) : {fr.eur(level.amount_eur)}"
+        parts = [tier_text]
+        if row["eligible"] and tier > 0:
+            structured_share = fr.percent(Fraction(structured, fed), thresholds=(maj.min_structured_share.value,)) if fed else "—"
+            if not maj.enabled.value:
+                parts.append("majoration non prévue")
+            elif row["majoration"]:
+                parts.append(f"part structurée {structured_share} → {fr.percent(maj.rate.value, decimals=0)} : {fr.eur(row['majoration_eur'])}")
+            else:
+                parts.append(f"part structurée {structured_share} → pas de majoration")
+        snapshot = f" au {_short(day)}" if day else ""
+        items = [
+            ("Patientèle MT", f"{fr.integer(mt)}{snapshot}, dont {fr.integer(ald)} en ALD"),
+            ("DMP alimentés", f"{fr.integer(fed)} avec un VSM du {_short(p.start)} au {_short(p.end)}, dont {fr.integer(structured)} structurés"),
+            ("Palier", parts[0]),
+            *([("Majoration", parts[1])] if len(parts) > 1 else []),
+            ("Pondération", self._weight_text(mt) if rules.ponderation.enabled.value else "non prévue par ce jeu de règles"),
+            ("Forfait de la période", fr.eur(row["amount_eur"])),
+        ]
+        if row.get("paid_eur") is not None:
+            items[-1] = ("Forfait, déjà versé, complément",
+                         f"forfait {fr.eur(row['amount_eur'])} ; déjà versé ({p.complement_of}) {fr.eur(row['paid_eur'])} ; complément {fr.eur(row['complement_eur'])}")
+        return items
+
+    def _weight_text(self, mt: int) -> str:
+        from .forfait import weight_fraction
+
+        num, den = weight_fraction(np.array([mt], dtype=np.int64), self.rules)
+        reference = self.rules.ponderation.reference_patients.value
+        text = f"{fr.integer(mt)} / {fr.integer(reference)} = {fr.number(Fraction(int(num[0]), int(den[0])))}"
+        return text if Fraction(int(num[0]), int(den[0])) == Fraction(mt, reference) else f"{fr.number(Fraction(int(num[0]), int(den[0])))} (plafond)"
 
     def figures_table(self, ps: PeriodStatement):
         import pandas as pd
 
         from .report import Table
 
-        row, rules, p = ps.row, self.rules, self.rules.period(ps.period)
-        ald, fed, structured = int(row["patients_mt_ald"]), int(row["dmp_vsm"]), int(row["dmp_vsm_structured"])
-        snapshot = row.get("snapshot_date")
-        snap = f" (arrêté au {fr.date(_as_date(snapshot))})" if _as_date(snapshot) else ""
-        window = f"du {fr.date(p.start)} au {fr.date(p.end)}"
-        thresholds = tuple(level.min_share for level in rules.tiers.levels)
-        maj = rules.majoration
-        tier = int(row["tier"])
-        if not row["eligible"]:
-            tier_text = "non éligible"
-        elif tier == 0:
-            tier_text = f"aucun (part sous {fr.fraction(rules.tiers.levels[0].min_share)})"
-        else:
-            level = rules.tiers.levels[tier - 1]
-            tier_text = f"palier {tier} (part ≥ {fr.fraction(level.min_share)}) : {fr.eur(level.amount_eur)}"
-        if not maj.enabled.value:
-            maj_text = "non prévue par ce jeu de règles"
-        else:
-            maj_text = f"oui, {fr.percent(maj.rate.value, decimals=0)} : {fr.eur(row['majoration_eur'])}" if row["majoration"] else "non"
-        items = [
-            (f"Patientèle « médecin traitant »{snap}", fr.integer(int(row["patients_mt"]))),
-            ("dont patients en ALD", fr.integer(ald)),
-            (f"DMP alimentés avec un VSM, {window}", fr.integer(fed)),
-            ("dont alimentés en données structurées", fr.integer(structured)),
-            ("Part de VSM (DMP alimentés / patients en ALD)", fr.percent(Fraction(fed, ald), thresholds=thresholds) if ald else "—"),
-            ("Part structurée (structurés / DMP alimentés)",
-             fr.percent(Fraction(structured, fed), thresholds=(maj.min_structured_share.value,)) if fed else "—"),
-            ("Palier atteint (forfait brut)", tier_text),
-            ("Majoration pour données structurées", maj_text),
-            ("Pondération", fr.number(Fraction(str(row["weight"]))) if rules.ponderation.enabled.value else "non prévue"),
-            ("Forfait de la période", fr.eur(row["amount_eur"])),
-        ]
-        if row.get("paid_eur") is not None:
-            items.append((f"Déjà versé au titre de {p.complement_of}", fr.eur(row["paid_eur"])))
-            items.append(("Complément à verser", fr.eur(row["complement_eur"])))
-        return Table(pd.DataFrame(items, columns=["Chiffre retenu", "Valeur"]))
+        return Table(pd.DataFrame(self.figures(ps), columns=["Chiffre retenu", "Valeur"]))
 
     def steps_markdown(self, ps: PeriodStatement) -> str:
         from .report import md_escape
 
-        lines = ["**Le calcul, pas à pas** (chaque étape cite la règle appliquée et sa source) :", ""]
-        lines += [f"{i}. **{md_escape(s.title)}** : {md_escape(s.text)}" for i, s in enumerate(ps.steps, start=1)]
+        lines = [f"{i}. **{md_escape(s.title)}** : {md_escape(s.text)}" for i, s in enumerate(ps.steps, start=1)]
         return "\n".join(lines)
 
-    def gaps_markdown(self, ps: PeriodStatement) -> str:
+    def gap_sentences(self, ps: PeriodStatement) -> list[str]:
+        """« 12 DMP alimentés de plus pour atteindre 90 % : … soit 2 673,00 € de plus », one per gap."""
         rules, row = self.rules, ps.row
-        complement = ps.row.get("paid_eur") is not None
-        paid_word = "complément" if complement else "forfait"
-        lines = ["**Ce qu'il aurait fallu pour l'étape suivante** (toutes choses égales par ailleurs) :", ""]
+        paid_word = "complément" if ps.row.get("paid_eur") is not None else "forfait"
         if not row["eligible"]:
-            lines.append(
-                f"- Sans au moins {fr.integer(rules.eligibility.min_patients_mt_ald.value)} patient(s) « médecin traitant » "
-                "en ALD, le forfait ne s'applique pas : aucun nombre de DMP alimentés n'y suffit."
-            )
-            return "\n".join(lines)
+            return [
+                f"aucune : sans au moins {fr.integer(rules.eligibility.min_patients_mt_ald.value)} patient(s) « médecin traitant » "
+                "en ALD, le forfait ne s'applique pas : aucun nombre de DMP alimentés n'y suffit"
+            ]
+        out = []
         for gap in ps.gaps:
             if gap.kind == "palier":
                 what = f"**{fr.integer(gap.missing)} DMP alimenté{'s' if gap.missing > 1 else ''} de plus pour atteindre {gap.target}**"
             else:
                 what = (
                     f"**{fr.integer(gap.missing)} VSM structuré{'s' if gap.missing > 1 else ''} de plus pour la majoration** "
-                    f"(sur des DMP déjà alimentés : au moins {fr.fraction(rules.majoration.min_structured_share.value)} des "
-                    "DMP alimentés en données structurées)"
+                    f"(parmi les DMP déjà alimentés, pour au moins {fr.fraction(rules.majoration.min_structured_share.value)} "
+                    "en données structurées)"
                 )
-            stake = (
-                f"{paid_word} de {fr.eur(gap.payable_then)} au lieu de {fr.eur(gap.payable_now)}, soit "
-                f"**{fr.eur(gap.stake)}** de plus"
-            )
-            if gap.kind == "palier" and rules.majoration.enabled.value:
-                stake += " (majoration comprise si ces VSM sont structurés)" if self._keeps_majoration(row) else ""
-            lines.append(f"- {what} : {stake}.")
+            text = f"il aurait fallu {what} : {paid_word} de {fr.eur(gap.payable_then)} au lieu de {fr.eur(gap.payable_now)}, soit **{fr.eur(gap.stake)}** de plus"
+            if gap.kind == "palier" and rules.majoration.enabled.value and self._keeps_majoration(row):
+                text += " (majoration comprise, avec des VSM structurés)"
+            out.append(text)
         if not ps.gaps:
-            lines.append("- Le palier le plus haut est atteint" + (
-                " et la majoration aussi." if row["majoration"] or not rules.majoration.enabled.value else "."
+            out.append("aucune, le palier le plus haut est atteint" + (
+                ", et la majoration aussi" if row["majoration"] or not rules.majoration.enabled.value else ""
             ))
         if int(row["tier"]) == 0 and rules.majoration.enabled.value:
-            lines.append(
-                f"- La majoration ({fr.percent(rules.majoration.rate.value, decimals=0)} du forfait brut) ne s'applique "
+            out.append(
+                f"la majoration ({fr.percent(rules.majoration.rate.value, decimals=0)} du forfait brut) ne s'applique "
                 f"qu'une fois un palier atteint, avec au moins {fr.fraction(rules.majoration.min_structured_share.value)} "
-                "des DMP alimentés en données structurées."
+                "des DMP alimentés en données structurées"
             )
-        return "\n".join(lines)
+        return out
+
+    def gaps_markdown(self, ps: PeriodStatement) -> str:
+        sentences = self.gap_sentences(ps)
+        return "**Pour l'étape suivante** : " + " ; ".join(sentences) + "."
 
     def _keeps_majoration(self, row: dict) -> bool:
         t = self.rules.majoration.min_structured_share
@@ -533,17 +545,17 @@ class Statement:
 
         if self.contact:
             body = "\n".join(f"> {md_escape(line)}" if line.strip() else ">" for line in self.contact.splitlines())
-            return (
-                "Pour contester ce relevé ou poser une question, écrire, en rappelant l'identifiant "
-                f"**{md_escape(self.ps_id)}** et la période concernée, à :\n\n{body}"
-            )
+            return f"Écrire, en rappelant l'identifiant **{md_escape(self.ps_id)}**, à :\n\n{body}"
         return (
-            "**Adresse de contact non renseignée.** La caisse doit indiquer où écrire pour contester ce relevé "
-            f"(fichier de paramètres « {md_escape(self.contact_file.name)} », rubrique de la région {md_escape(self.region or '—')}) "
-            "avant de l'envoyer. En attendant, s'adresser à sa caisse d'assurance maladie"
-            + (f" ({md_escape(self.caisse)})" if self.caisse else "")
-            + " en rappelant l'identifiant ci-dessus."
+            "**Adresse de contact non renseignée** (la caisse la complète dans le fichier de paramètres "
+            f"« {md_escape(self.contact_file.name)} », région {md_escape(self.region or '—')}, avant tout envoi) : d'ici là, "
+            "s'adresser à " + (md_escape(self.caisse) if self.caisse else "sa caisse d'assurance maladie") + "."
         )
+
+
+def _short(day: dt.date) -> str:
+    """2023-12-31 → « 31/12/2023 » (a table cell)."""
+    return day.strftime("%d/%m/%Y")
 
 
 def _as_date(value) -> dt.date | None:
@@ -634,6 +646,9 @@ class Statements:
 
     def header(self) -> None:
         self._show(lambda s: s.header())
+
+    def personal_note(self) -> None:
+        self._show(lambda s: s.personal_note())
 
     def period(self, period: str) -> None:
         self._show(lambda s: s.period_section(period))
@@ -746,3 +761,178 @@ def write_accompaniment(results, rules: RuleSet, period: str, region: str, out_d
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
     return path
+
+
+# --------------------------------------------------------------------------- writing statements
+
+RELEVE_NOTEBOOK = "releve.ipynb"
+BATCH_OUTPUT = "lot.ipynb"
+
+
+@dataclass
+class Produced:
+    ps_id: str
+    html: Path | None
+    pdf: Path | None
+    error: str | None = None
+
+
+@dataclass
+class Outcome:
+    produced: list[Produced]
+    missing: list[str]
+    duplicates: int
+    execute_seconds: float
+    render_seconds: float
+    seconds: float
+
+    @property
+    def failures(self) -> list[Produced]:
+        return [p for p in self.produced if p.error]
+
+
+def read_id_list(path: Path | str) -> list[str]:
+    """Identifiers from a file: a CSV with a ``ps_id`` column (« , » or « ; »), or one
+    identifier per line without header. Kept as text (leading zeros kept)."""
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise VsmError(f"--liste : fichier « {path} » introuvable.")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise VsmError(f"--liste : « {path} » n'est pas un texte UTF-8.") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise VsmError(f"--liste : « {path} » est vide (une colonne « ps_id » ou un identifiant par ligne attendus).")
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    header = [h.strip().lower() for h in rows[0]]
+    if "ps_id" in header:
+        column = header.index("ps_id")
+        body = rows[1:]
+        start = 2
+    elif len(header) == 1:
+        column, body, start = 0, rows, 1
+    else:
+        raise VsmError(f"--liste : « {path} », ligne 1 : colonne « ps_id » introuvable (colonnes : {', '.join(rows[0])}).")
+    ids = []
+    for number, row in enumerate(body, start=start):
+        value = row[column].strip() if column < len(row) else ""
+        if not value:
+            raise VsmError(f"--liste : « {path} », ligne {number}, colonne ps_id : identifiant vide.")
+        ids.append(value)
+    if not ids:
+        raise VsmError(f"--liste : « {path} » ne contient aucun identifiant.")
+    return ids
+
+
+def _render_statement(path: str, out_dir: str, engine: str) -> Produced:
+    from .render import render_notebook
+
+    ps_id = Path(path).stem
+    try:
+        html_path, pdf_path = render_notebook(path, out_dir, engine=engine)
+        return Produced(ps_id, html_path, pdf_path)
+    except VsmError as exc:
+        return Produced(ps_id, None, None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - reported per statement, in French, by the command
+        return Produced(ps_id, None, None, f"{type(exc).__name__} : {exc}")
+
+
+def produce(
+    rules: RuleSet | str,
+    ps_ids: Sequence[str],
+    results_dir: Path | str,
+    out_dir: Path | str,
+    *,
+    contact_file: Path | str | None = None,
+    jobs: int | None = None,
+    engine: str = "auto",
+    progress: bool = False,
+) -> Outcome:
+    """Write ``<out_dir>/<ps_id>.html`` and ``.pdf`` for every known identifier of ``ps_ids``.
+
+    The notebook runs once for the whole list (one kernel: the results are read once), then
+    the executed notebook is split into one notebook per statement (:func:`split_notebook`),
+    each rendered by vsm.render in a pool of ``jobs`` processes. Each file is written through
+    a temporary file renamed at the end; only the temporary folder this call made is removed.
+    Unknown identifiers are returned in ``missing`` (all unknown: a VsmError).
+    """
+    import os
+    import shutil
+    import tempfile
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    import nbformat
+
+    from .batch import Job, execute
+    from .paths import NOTEBOOKS_DIR
+
+    started = time.perf_counter()
+    seen, wanted = set(), []
+    for ps_id in (str(i).strip() for i in ps_ids):
+        if ps_id and ps_id not in seen:
+            seen.add(ps_id)
+            wanted.append(ps_id)
+    duplicates = len([i for i in ps_ids if str(i).strip()]) - len(wanted)
+    if not wanted:
+        raise VsmError("Aucun identifiant de professionnel donné (--ps-id ou --liste).")
+    batch = load_batch(rules, results_dir, contact_file)
+    found, missing = batch.split_known(wanted)
+    if not found:
+        if len(missing) == 1:
+            raise VsmError(unknown_message(missing[0], batch))
+        raise VsmError(
+            f"Aucun des {len(missing)} identifiants demandés ne figure dans les résultats du jeu de règles "
+            f"{batch.rules.id} (« {batch.results_dir} ») : {', '.join(missing)}."
+        )
+    unsafe = [i for i in found if not SAFE_ID.match(i)]
+    found = [i for i in found if SAFE_ID.match(i)]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".releves-", dir=out))
+    try:
+        produced = [Produced(i, None, None, "identifiant inutilisable comme nom de fichier (lettres, chiffres, « - », « _ »)") for i in unsafe]
+        execute_seconds = render_seconds = 0.0
+        if found:
+            job = Job(
+                "", "releve", NOTEBOOKS_DIR / RELEVE_NOTEBOOK, work / BATCH_OUTPUT,
+                {
+                    "rules": batch.rules.path,  # the file itself: the kernel loads exactly these rules
+                    "ps_ids": found,
+                    "results_dir": str(batch.results_dir.resolve()),
+                    "contact_file": str(Path(contact_file).resolve()) if contact_file else "",
+                },
+                {"kind": "releve", "rules": batch.rules.id},
+            )
+            begun = time.perf_counter()
+            result = execute(job)
+            execute_seconds = time.perf_counter() - begun
+            if not result.ok:
+                raise VsmError(f"Le notebook des relevés a échoué : {result.error}. Aucun relevé écrit.")
+            executed = nbformat.read(job.output, as_version=4)
+            paths = []
+            for ps_id in found:
+                one = split_notebook(executed, ps_id, statement(batch, ps_id).facts())
+                path = work / f"{ps_id}.ipynb"
+                nbformat.write(one, path)
+                paths.append(str(path))
+            begun = time.perf_counter()
+            workers = max(1, min(jobs or os.cpu_count() or 1, len(paths)))
+            if workers == 1:
+                rendered = [_render_statement(p, str(out), engine) for p in paths]
+            else:
+                from tqdm import tqdm
+
+                with ProcessPoolExecutor(max_workers=workers) as pool:
+                    chunk = max(1, len(paths) // (workers * 8))
+                    mapped = pool.map(_render_statement, paths, [str(out)] * len(paths), [engine] * len(paths), chunksize=chunk)
+                    rendered = list(tqdm(mapped, total=len(paths), desc="Relevés", unit=" relevé", disable=not progress, leave=True))
+            render_seconds = time.perf_counter() - begun
+            produced += rendered
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return Outcome(produced, missing, duplicates, execute_seconds, render_seconds, time.perf_counter() - started)
