@@ -383,31 +383,33 @@ class Statement:
 
     # ---------------------------------------------------------------- displays
 
-    def header(self):
-        """Addressee and the summary of every period (Prose and a Table)."""
-        import pandas as pd
-
-        from .display import Prose
-        from .report import Table, md_escape
-
-        where = f"{self.region_name} ({self.region})" if self.region_name else (self.region or "—")
-        line = (
-            f"**Destinataire :** {self.kind_label}, identifiant **{md_escape(self.ps_id)}**, région {md_escape(where)}"
-            + (f", {md_escape(self.caisse)}" if self.caisse else "")
-            + "."
-        )
+    def summary(self) -> list[tuple[str, str, str | None, str | None, str]]:
+        """Per period: (period, payment, amount, already paid, payable), French text; amount
+        None when the professional is absent from the period's results."""
         rows = []
         for ps in self.periods:
             p = self.rules.period(ps.period)
-            payment = p.payment + (f" (complément de {p.complement_of})" if p.complement_of else "")
             if ps.row is None:
-                rows.append([ps.period, payment, "absent des résultats", "—", "—"])
+                rows.append((ps.period, p.payment, None, None, fr.eur(0)))
                 continue
             paid = ps.row.get("paid_eur")
-            rows.append([ps.period, payment, fr.eur(ps.row["amount_eur"]), fr.eur(paid) if paid is not None else "—",
-                         fr.eur(self.payable(ps.period))])
-        frame = pd.DataFrame(rows, columns=["Période", "Versement", "Forfait calculé", "Déjà versé", "À verser"])
-        return [Table(frame)]
+            rows.append((ps.period, p.payment, fr.eur(ps.row["amount_eur"]), fr.eur(paid) if paid is not None else None,
+                         fr.eur(self.payable(ps.period))))
+        return rows
+
+    def header(self):
+        """What is paid for each period, in one sentence (Prose)."""
+        from .display import Prose
+
+        parts = []
+        for period, payment, amount, paid, payable in self.summary():
+            if amount is None:
+                parts.append(f"{period} : absent des résultats, rien à verser")
+            elif paid is None:
+                parts.append(f"{period} : **{payable}** versés au {payment}")
+            else:
+                parts.append(f"{period} : forfait de {amount}, déjà versé {paid} → **complément de {payable}** au {payment}")
+        return [Prose("**En bref** — " + " ; ".join(parts) + ".")]
 
     def personal_note(self):
         """Why the professional's own counts are shown (statistical secrecy does not apply)."""
@@ -715,7 +717,7 @@ def accompaniment(results, rules: RuleSet, period: str, region: str | None = Non
         lower = max(level.min_share - margins.tier, Fraction(0))
         near = (g.next_level == number) & (g.dmp_needed > 0) & meets(fed, ald, lower, ">=")
         for i in np.flatnonzero(near):
-            rows.append((i, f"palier {fr.fraction(level.min_share)}", int(g.dmp_needed[i]), "DMP alimentés",
+            rows.append((i, f"palier {number}", int(g.dmp_needed[i]), "DMP alimentés",
                          Fraction(int(fed[i]), int(ald[i])), level.min_share, int(g.tier_payable_cents[i])))
     t = rules.majoration.min_structured_share
     if rules.majoration.enabled.value:
