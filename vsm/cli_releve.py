@@ -54,6 +54,8 @@ def releve(ps_ids, id_list, rules_ref, results_dir, out_dir, contact_file, jobs,
     wanted = list(ps_ids) if ps_ids else read_id_list(id_list)
     if contact_file is not None and not Path(contact_file).is_file():
         raise VsmError(f"--contact : fichier « {contact_file} » introuvable.")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise VsmError(f"--out : « {out_dir} » existe et n'est pas un dossier.")
     results_dir = results_dir or Path("data") / "resultats" / rules.id
     outcome = produce(rules, wanted, results_dir, out_dir,
                       contact_file=contact_file, jobs=jobs, engine=engine, progress=progress)

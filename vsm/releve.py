@@ -411,17 +411,6 @@ class Statement:
                 parts.append(f"{period} : forfait de {amount}, déjà versé {paid} → **complément de {payable}** au {payment}")
         return [Prose("**En bref** — " + " ; ".join(parts) + ".")]
 
-    def personal_note(self):
-        """Why the professional's own counts are shown (statistical secrecy does not apply)."""
-        from .display import Prose
-        from .secrecy import settings
-
-        return Prose(
-            "**Document personnel** : il ne montre que vos propres effectifs, auxquels le secret statistique des rapports "
-            f"publiés (aucun effectif de 1 à {fr.integer(settings().threshold)}) ne s'applique pas ; aucun identifiant de "
-            "patient n'y figure."
-        )
-
     def period_section(self, period: str) -> list:
         """« ## Période P1 … »: figures used, steps with their sources, next steps."""
         from .display import Prose
@@ -551,7 +540,7 @@ class Statement:
         return (
             "**Adresse de contact non renseignée** (la caisse la complète dans le fichier de paramètres "
             f"« {md_escape(self.contact_file.name)} », région {md_escape(self.region or '—')}, avant tout envoi) : d'ici là, "
-            "s'adresser à " + (md_escape(self.caisse) if self.caisse else "sa caisse d'assurance maladie") + "."
+            "s'adresser à " + ("la " + md_escape(self.caisse) if self.caisse else "sa caisse d'assurance maladie") + "."
         )
 
 
@@ -648,9 +637,6 @@ class Statements:
 
     def header(self) -> None:
         self._show(lambda s: s.header())
-
-    def personal_note(self) -> None:
-        self._show(lambda s: s.personal_note())
 
     def period(self, period: str) -> None:
         self._show(lambda s: s.period_section(period))
