@@ -51,25 +51,31 @@ CASES = {
 SNAPSHOTS = {"P1": dt.date(2023, 12, 31), "P2": dt.date(2024, 6, 30)}
 
 
-def _counts(period: str) -> pd.DataFrame:
+def _counts(position: int, kind: str = "medecin") -> pd.DataFrame:
+    """The cases' counts of the rule set's first (0) or later (1) period."""
     rows = []
     for ps_id, (region, p1, p2) in CASES.items():
-        values = p1 if period == "P1" else p2
+        values = p1 if position == 0 else p2
         if values is None:
             continue
-        rows.append({"ps_id": ps_id, "ps_kind": "medecin", "region": region, "snapshot_date": SNAPSHOTS[period],
+        rows.append({"ps_id": ps_id, "ps_kind": kind, "region": region, "snapshot_date": SNAPSHOTS["P1" if position == 0 else "P2"],
                      **dict(zip(["patients_mt", "patients_mt_ald", "dmp_vsm", "dmp_vsm_structured"], values))})
     return pd.DataFrame(rows)
 
 
 def build_results(folder: Path, rules) -> Path:
-    p1 = compute(_counts("P1"), rules, "P1")
-    p2 = compute(_counts("P2"), rules, "P2", paid=p1[["ps_id", "amount_eur"]].rename(columns={"amount_eur": "paid_eur"}))
-    for period, table in (("P1", p1), ("P2", p2)):
-        write_table(table, folder / period / "resultats.parquet")
+    """Results of every period of ``rules`` for the cases (a complementary period with the
+    amounts of the period it completes as already paid), and a manifest."""
+    computed = {}
+    for position, (period, p) in enumerate(rules.periods.items()):
+        paid = None
+        if p.complement_of:
+            paid = computed[p.complement_of][["ps_id", "amount_eur"]].rename(columns={"amount_eur": "paid_eur"})
+        computed[period] = compute(_counts(min(position, 1), rules.population), rules, period, paid=paid)
+        write_table(computed[period], folder / period / "resultats.parquet")
     manifest = {
         "rules": {"id": rules.id, "sha256": rules.sha256},
-        "periods": {p: {"snapshot_dates": [SNAPSHOTS[p].isoformat()]} for p in ("P1", "P2")},
+        "periods": {p: {"snapshot_dates": [SNAPSHOTS["P1" if i == 0 else "P2"].isoformat()]} for i, p in enumerate(rules.periods)},
     }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
@@ -145,6 +151,32 @@ def test_each_step_is_what_vsm_explain_says(batch, results_dir, m2024, ps_id):
         markdown = norm(s.steps_markdown(ps)).replace("\\", "")
         for step in ps.steps:
             assert norm(step.text) in markdown
+
+
+@pytest.mark.parametrize("rule_id", ["medecins-2023", "centres-sante-2024"])
+def test_every_shipped_rule_set_gives_statements_equal_to_its_results(rule_id, tmp_path):
+    rules = load_rules(rule_id)
+    folder = build_results(tmp_path, rules)
+    batch = releve.load_batch(rules, folder)
+    for ps_id in CASES:
+        if not batch.known(ps_id):
+            continue
+        s = releve.statement(batch, ps_id)
+        assert [ps.period for ps in s.periods] == list(rules.periods)
+        for ps in s.periods:
+            if ps.row is None:
+                continue
+            row = results_row(folder, ps.period, ps_id)
+            payable = row["complement_eur"] if rules.period(ps.period).complement_of else row["amount_eur"]
+            assert s.payable(ps.period) == payable
+            table = pd.read_parquet(folder / ps.period / "resultats.parquet")
+            assert [f"  {i}. {x}" for i, x in enumerate(ps.steps, start=1)] == explain(table, rules, ps.period, ps_id).splitlines()[1:]
+            if not rules.majoration.enabled.value:
+                assert all(g.kind == "palier" for g in ps.gaps)
+            text = " ".join(v for _, v in s.figures(ps))
+            assert fr.eur(row["amount_eur"]) in text
+        if rules.population == "centre":
+            assert s.facts()["title"] == f"Relevé individuel — centre de santé {ps_id}"
 
 
 def test_statement_of_a_professional_absent_from_a_period(batch):
