@@ -698,7 +698,6 @@ def accompaniment(results, rules: RuleSet, period: str, region: str | None = Non
     mt, ald, fed, structured = (table[c].to_numpy(np.int64) for c in COUNT_COLUMNS)
     levels = rules.tiers.levels
     rows = []
-    comparison = rules.tiers.comparison
     for number, level in enumerate(levels, start=1):
         lower = max(level.min_share - margins.tier, Fraction(0))
         near = (g.next_level == number) & (g.dmp_needed > 0) & meets(fed, ald, lower, ">=")
@@ -712,7 +711,6 @@ def accompaniment(results, rules: RuleSet, period: str, region: str | None = Non
         for i in np.flatnonzero(near):
             rows.append((i, "majoration", int(g.structured_needed[i]), "VSM structurés",
                          Fraction(int(structured[i]), int(fed[i])), t.value, int(g.majoration_payable_cents[i])))
-    del comparison
     records = []
     for i, step, missing, unit, share, threshold, then in rows:
         now = int(g.payable_cents[i])
