@@ -21,6 +21,7 @@ maximum resident set size (``wait4``). Prints a table with the ratios and writes
     python benchmarks/bench.py                 # generates data/national if missing
     python benchmarks/bench.py --repeat 5 --json benchmarks/out/bench.json
     python benchmarks/bench.py --commands      # the three commands, for another timing tool
+    python benchmarks/bench.py --releves 500   # `vsm releve` for 500 statements against one per command
 """
 
 from __future__ import annotations
@@ -152,6 +153,81 @@ def write_commands(feeds: Path, patientele: Path, folder: Path) -> None:
     print(f"Commandes écrites dans {folder / 'commandes.sh'}")
 
 
+def measure_cpu(cmd: list[str], cwd: Path = ROOT, ok_codes: tuple[int, ...] = (0,)) -> dict:
+    """Wall time, CPU time (user + system, the process and the children it waited for:
+    kernel, rendering workers) and peak memory of one command."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out_file, tempfile.TemporaryFile("w+") as err_file:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out_file, stderr=err_file, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        err_file.seek(0)
+        if code not in ok_codes:
+            raise SystemExit(f"échec de {' '.join(cmd)} :\n{err_file.read()[-3000:]}")
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
+
+
+def bench_releves(count: int, sample: int, json_path: Path) -> None:
+    """``vsm releve`` for ``count`` professionals of the demo results in one command (one
+    kernel, rendering on every core), against the naive design measured in the same run: one
+    command — one kernel, one rendering — per statement, on ``sample`` professionals,
+    extrapolated to ``count``."""
+    import pandas as pd  # noqa: PLC0415
+
+    demo = ROOT / "data" / "demo"
+    if not (demo / "feeds").is_dir():
+        subprocess.run([VSM, "synth", "--scale", "demo", "--seed", "2024", "--out", str(demo)], check=True, stdout=subprocess.DEVNULL)
+    work = Path(tempfile.mkdtemp(prefix="vsm-bench-releves-"))
+    try:
+        results = work / "resultats"
+        subprocess.run([VSM, "run", "--rules", "medecins-2024", "--feeds", str(demo / "feeds"), "--patientele",
+                        str(demo / "patientele.parquet"), "--out", str(results)], check=True, stdout=subprocess.DEVNULL)
+        ids = sorted(pd.read_parquet(results / "P2" / "resultats.parquet", columns=["ps_id"])["ps_id"].astype(str))
+        step = max(1, len(ids) // count)
+        chosen = ids[::step][:count]  # spread over the identifiers: every kind of statement
+        (work / "ids.csv").write_text("ps_id\n" + "\n".join(chosen) + "\n", encoding="utf-8")
+        load_before = os.getloadavg()
+        naive = []
+        for i, ps_id in enumerate(chosen[:sample]):
+            one = measure_cpu([VSM, "releve", "--ps-id", ps_id, "--results", str(results), "--out", str(work / "un")])
+            naive.append(one)
+            print(f"  un relevé par commande #{i + 1} : {one['wall_s']:.1f} s (CPU {one['cpu_s']:.1f} s)", file=sys.stderr, flush=True)
+        batched = measure_cpu([VSM, "releve", "--liste", str(work / "ids.csv"), "--results", str(results), "--out", str(work / "lot")])
+        print(f"  {count} relevés en une commande : {batched['wall_s']:.1f} s (CPU {batched['cpu_s']:.1f} s)", file=sys.stderr)
+        load_after = os.getloadavg()
+        written = len(list((work / "lot").glob("*.pdf")))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    naive_wall = statistics.median(r["wall_s"] for r in naive)
+    naive_cpu = statistics.median(r["cpu_s"] for r in naive)
+    report = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "load_average_1_5_15_before": [round(x, 2) for x in load_before],
+                    "load_average_1_5_15_after": [round(x, 2) for x in load_after]},
+        "statements": count,
+        "written": written,
+        "batched": batched,
+        "naive_per_statement": {"runs": naive, "median_wall_s": naive_wall, "median_cpu_s": naive_cpu},
+        "naive_extrapolated_wall_s": round(naive_wall * count, 1),
+        "ratio_naive_over_batched_wall": round(naive_wall * count / batched["wall_s"], 2),
+        "batched_wall_per_statement_s": round(batched["wall_s"] / count, 3),
+        "batched_cpu_per_statement_s": round(batched["cpu_s"] / count, 3),
+        "target_wall_s": 60,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"\nRelevés individuels (données de démonstration, {os.cpu_count()} cœurs, charge moyenne sur 1 min "
+          f"{load_before[0]:.1f} avant, {load_after[0]:.1f} après) :")
+    print(f"{count} relevés en une commande     : {batched['wall_s']:.1f} s, CPU {batched['cpu_s']:.1f} s, "
+          f"{batched['peak_rss_mib']:.0f} Mio ({written} PDF) — cible ≤ 60 s")
+    print(f"un relevé par commande (naïf)  : {naive_wall:.1f} s (médiane de {len(naive)}), soit {naive_wall * count:.0f} s pour {count}")
+    print(f"naïf ÷ par lot                 : {naive_wall * count / batched['wall_s']:.1f}")
+    print(f"par relevé, par lot            : {batched['wall_s'] / count:.3f} s, CPU {batched['cpu_s'] / count:.3f} s")
+    print(f"Chiffres écrits dans {json_path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Banc d'essai du calcul du forfait VSM à l'échelle nationale.")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "national", help="dossier des extractions nationales")
@@ -166,7 +242,17 @@ def main() -> None:
         help="écrire les trois commandes mesurées, autonomes, dans benchmarks/out/commandes.sh (pour les chronométrer "
         "avec un autre outil, hyperfine ou /usr/bin/time) et s'arrêter",
     )
+    parser.add_argument(
+        "--releves", type=int, default=0, metavar="N",
+        help="mesurer plutôt « vsm releve » : N relevés en une commande contre un relevé par commande "
+        "(données de démonstration) et s'arrêter",
+    )
+    parser.add_argument("--naifs", type=int, default=5, help="avec --releves : relevés mesurés un par commande (médiane)")
     args = parser.parse_args()
+    if args.releves:
+        json_path = args.json if args.json != ROOT / "benchmarks" / "out" / "bench.json" else ROOT / "benchmarks" / "out" / "releves.json"
+        bench_releves(args.releves, args.naifs, json_path)
+        return
 
     feeds, patientele = args.data / "feeds", args.data / "patientele.parquet"
     if not (feeds.is_dir() and patientele.is_file()):

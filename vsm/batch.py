@@ -263,7 +263,9 @@ def payments_path(out_dir: Path, rules_id: str, period: str, region: str) -> Pat
 
 
 def write_all_payments(rules: RuleSet, periods: list[str], regions: list[str], results_dir: Path, out_dir: Path) -> list[Path]:
-    """``paiements.csv`` beside each regional report (the caisse's payment list)."""
+    """``paiements.csv`` beside each regional report (the caisse's payment list), and
+    ``a_accompagner.csv`` (vsm.releve: professionals within reach of the next step)."""
+    from .releve import write_accompaniment
     from .results import read_results
     from .secrecy import write_payments
 
@@ -272,6 +274,7 @@ def write_all_payments(rules: RuleSet, periods: list[str], regions: list[str], r
         results = read_results(results_path(results_dir, period))
         for code in regions:
             written.append(write_payments(results, code, payments_path(out_dir, rules.id, period, code).parent))
+            write_accompaniment(results, rules, period, code, payments_path(out_dir, rules.id, period, code).parent)
     return written
 
 

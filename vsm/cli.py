@@ -432,6 +432,7 @@ from .cli_structure import structure as _structure; cli.add_command(_structure) 
 from .cli_reports import reports as _reports; cli.add_command(_reports)  # noqa: E402, E702
 from .cli_render import render as _render; cli.add_command(_render)  # noqa: E402, E702
 from .cli_simulate import simulate as _simulate; cli.add_command(_simulate)  # noqa: E402, E702
+from .cli_releve import releve as _releve; cli.add_command(_releve)  # noqa: E402, E702
 
 
 def main() -> None:

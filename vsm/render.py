@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import functools
 import html
 import os
 import re
@@ -384,11 +385,13 @@ def _secret_symbol() -> str:
         return "s"
 
 
-def html_document(nb, block: TitleBlock, resources_dir: Path) -> str:
-    """The complete, self-contained HTML page of a prepared notebook."""
+@functools.lru_cache(maxsize=1)
+def _html_exporter():
+    """One exporter per process: building it loads its Jinja templates (0.1 s, four times the
+    conversion of a short notebook; vsm releve renders hundreds)."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="basic",
         exclude_input=True,
         exclude_input_prompt=True,
@@ -396,7 +399,11 @@ def html_document(nb, block: TitleBlock, resources_dir: Path) -> str:
         exclude_anchor_links=True,
         embed_images=True,
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(resources_dir)}})
+
+
+def html_document(nb, block: TitleBlock, resources_dir: Path) -> str:
+    """The complete, self-contained HTML page of a prepared notebook."""
+    body, _ = _html_exporter().from_notebook_node(nb, resources={"metadata": {"path": str(resources_dir)}})
     body = _polish(body, _secret_symbol())
     produced = fr.date(dt.date.today())
     return (
