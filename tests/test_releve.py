@@ -456,11 +456,13 @@ def test_both_or_neither_option_is_refused(results_dir, tmp_path):
 @pytest.fixture(scope="module")
 def produced(results_dir, tmp_path_factory):
     """`vsm releve --liste` with two known identifiers and one unknown, a contact file, and
-    files already in the output folder that vsm did not write."""
+    the work folder and temporary file an interrupted run left in the output folder."""
     root = tmp_path_factory.mktemp("cli")
     out = root / "releves"
     out.mkdir()
-    (out / "notes.txt").write_text("à garder", encoding="utf-8")
+    (out / ".releves.vsm-staging-abc123").mkdir()
+    (out / ".releves.vsm-staging-abc123" / "lot.ipynb").write_text("{}", encoding="utf-8")
+    (out / ".10000000002.pdf.abcdefgh.tmp").write_bytes(b"%PDF partiel")
     (root / "ids.csv").write_text("ps_id\n10000000002\n10000000008\n00000000000\n10000000002\n", encoding="utf-8")
     contact = write_yaml(root / "contact.yml", {"defaut": "CPAM — service Forfaits, 1 rue de l'Exemple (adresse d'essai)", "regions": {}})
     result = subprocess.run(
@@ -477,8 +479,22 @@ def test_list_with_an_unknown_identifier_produces_the_others(produced):
     assert "1 identifiant(s) introuvable(s)" in result.stderr and "00000000000" in result.stderr
     assert "1 identifiant(s) en double" in result.stdout
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["10000000002.html", "10000000002.pdf", "10000000008.html", "10000000008.pdf", "notes.txt"]
-    assert (out / "notes.txt").read_text(encoding="utf-8") == "à garder"
+    assert names == ["10000000002.html", "10000000002.pdf", "10000000008.html", "10000000008.pdf"]
+
+
+def test_a_folder_holding_other_files_is_refused_and_left_as_it_was(results_dir, tmp_path):
+    out = tmp_path / "mes-documents"
+    out.mkdir()
+    (out / "notes.txt").write_text("à garder", encoding="utf-8")
+    (out / "10000000002.pdf").write_bytes(b"un autre document")
+    result = run_cli("releve", "--ps-id", "10000000002", "--results", str(results_dir), "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert "n'est pas un dossier de relevés de vsm" in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["10000000002.pdf", "notes.txt"]
+    assert (out / "10000000002.pdf").read_bytes() == b"un autre document"
+    for target in (results_dir, results_dir / "P1"):  # the inputs, or a folder inside them
+        refused = run_cli("releve", "--ps-id", "10000000002", "--results", str(results_dir), "--out", str(target))
+        assert refused.exit_code == 2 and "Traceback" not in refused.output
 
 
 def pdf_text(path: Path) -> str:

@@ -54,11 +54,18 @@ def releve(ps_ids, id_list, rules_ref, results_dir, out_dir, contact_file, jobs,
     wanted = list(ps_ids) if ps_ids else read_id_list(id_list)
     if contact_file is not None and not Path(contact_file).is_file():
         raise VsmError(f"--contact : fichier « {contact_file} » introuvable.")
-    if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise VsmError(f"--out : « {out_dir} » existe et n'est pas un dossier.")
-    results_dir = results_dir or Path("data") / "resultats" / rules.id
-    outcome = produce(rules, wanted, results_dir, out_dir,
-                      contact_file=contact_file, jobs=jobs, engine=engine, progress=progress)
+    from .outputs import absolute, check_folder_output, clean_tmp_files, output_lock
+    from .releve import clean_work_folders, is_statements_folder
+
+    results_dir = absolute(results_dir or Path("data") / "resultats" / rules.id)
+    checks = dict(own=is_statements_folder, what="Dossier des relevés", kind="un dossier de relevés de vsm (<ps_id>.pdf, <ps_id>.html)")
+    out_dir = check_folder_output(out_dir, (results_dir,), **checks)
+    with output_lock(out_dir):
+        out_dir = check_folder_output(out_dir, (results_dir,), **checks)
+        clean_work_folders(out_dir)
+        clean_tmp_files(out_dir)
+        outcome = produce(rules, wanted, results_dir, out_dir,
+                          contact_file=contact_file, jobs=jobs, engine=engine, progress=progress)
     done = [p for p in outcome.produced if not p.error]
     click.echo(
         f"{fr.integer(len(done))} relevé(s) écrit(s) dans {out_dir} (PDF et HTML) en {fr.number(outcome.seconds, 1)} s "

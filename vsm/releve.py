@@ -827,6 +827,30 @@ def _render_statement(path: str, out_dir: str, engine: str) -> Produced:
         return Produced(ps_id, None, None, f"{type(exc).__name__} : {exc}")
 
 
+WORK_PREFIX = ".releves.vsm-staging-"  # the batch's work folder inside --out (vsm.outputs leftovers)
+STATEMENT_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\.(pdf|html)$")
+
+
+def is_statements_folder(folder: Path) -> bool:
+    """A folder vsm may write statements into: nothing but statements (``<ps_id>.pdf``,
+    ``<ps_id>.html``) beside vsm's own leftovers."""
+    from .outputs import visible_entries
+
+    return all(entry.is_file() and STATEMENT_FILE.match(entry.name) for entry in visible_entries(Path(folder)))
+
+
+def clean_work_folders(out_dir: Path) -> list[Path]:
+    """Remove the work folders an interrupted ``vsm releve`` left in ``out_dir`` (lock held)."""
+    import shutil
+
+    removed = []
+    for entry in Path(out_dir).glob(f"{WORK_PREFIX}*") if Path(out_dir).is_dir() else []:
+        if entry.is_dir():
+            shutil.rmtree(entry)
+            removed.append(entry)
+    return removed
+
+
 def produce(
     rules: RuleSet | str,
     ps_ids: Sequence[str],
@@ -879,7 +903,7 @@ def produce(
     found = [i for i in found if SAFE_ID.match(i)]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".releves-", dir=out))
+    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=out))
     try:
         produced = [Produced(i, None, None, "identifiant inutilisable comme nom de fichier (lettres, chiffres, « - », « _ »)") for i in unsafe]
         execute_seconds = render_seconds = 0.0
