@@ -45,6 +45,7 @@ import nbformat
 
 from . import __version__
 from . import present as fr
+from .display import md_escape
 from .errors import VsmError
 from .paths import NOTEBOOKS_DIR
 from .results import atomic_path
@@ -175,23 +176,28 @@ def title_block(metadata: dict, heading: str | None = None, fallback: str = "Rap
     return TitleBlock(title=title, fields=fields, running_title=running)
 
 
-def title_html(block: TitleBlock) -> str:
-    rows = "\n".join(
-        f"    <dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd>" for label, value in block.fields
-    )
-    fiche = f'\n  <dl class="vsm-fiche">\n{rows}\n  </dl>' if rows else ""
-    return (
-        '<header class="vsm-titre">\n'
-        f'  <p class="vsm-surtitre">{html.escape(KICKER)}</p>\n'
-        f"  <h1>{html.escape(block.title)}</h1>{fiche}\n"
-        "</header>"
-    )
-
-
 def title_markdown(block: TitleBlock) -> str:
-    """The same « fiche » in Markdown, for Quarto (the title itself goes in the front matter)."""
-    lines = [f"**{label} :** {value}" for label, value in block.fields]
-    return "::: {.vsm-fiche}\n" + "\\\n".join(lines) + "\n:::"
+    """The title box in pandoc Markdown, the same for both engines: kicker, « # » title and
+    the « fiche » lines (CSS styles the divs in HTML, the Lua filter makes them Typst calls)."""
+    lines = [f"**{md_escape(label)} :** {md_escape(value)}" for label, value in block.fields]
+    fiche = ("\n\n::: {.vsm-fiche}\n" + "\\\n".join(lines) + "\n:::") if lines else ""
+    return (
+        "::: {.vsm-titre}\n"
+        f"::: {{.vsm-surtitre}}\n{md_escape(KICKER)}\n:::\n\n"
+        f"# {md_escape(block.title)} {{.unnumbered .unlisted}}"
+        f"{fiche}\n"
+        ":::"
+    )
+
+
+def footer_markdown(produced: dt.date | None = None) -> str:
+    produced = produced or dt.date.today()
+    return (
+        "::: {.vsm-pied}\n"
+        f"Document produit par l'outil vsm {md_escape(__version__)} le {fr.date(produced)}, à partir d'un notebook "
+        "déjà exécuté : aucun chiffre n'est recalculé à la mise en page.\n"
+        ":::"
+    )
 
 
 # --------------------------------------------------------------------------- notebook clean-up
@@ -298,139 +304,125 @@ def prepare_notebook(nb, path: Path | str = "notebook") -> tuple[nbformat.Notebo
     return nb, heading
 
 
-# --------------------------------------------------------------------------- fallback: nbconvert + WeasyPrint
+# --------------------------------------------------------------------------- one content model: Markdown + images
 
-_NUMERIC = re.compile(r"^[−\-+]?\d[\d\s\u202f\u00a0]*([.,]\d+)?(\s?[€%])?$|^[—–-]$")
-
-
-def _css() -> str:
-    return CSS_PATH.read_text(encoding="utf-8")
-
-
-def _polish(body: str, symbol: str) -> str:
-    """Post-process nbconvert's body: French alt texts, table classes, no empty cells."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(body, "html.parser")
-    for cell in soup.select("div.cell"):
-        if not cell.get_text(strip=True) and not cell.find(["img", "svg", "table"]):
-            cell.decompose()
-    for style in soup.find_all("style"):  # pandas' default « scoped » style would override ours
-        if style.has_attr("scoped") and ".dataframe" in style.get_text():
-            style.decompose()
-    for img in soup.find_all("img"):
-        if not img.get("alt") or "No description" in img.get("alt", ""):
-            img["alt"] = "Graphique"
-    for table in soup.find_all("table"):
-        for attr in ("border", "style"):
-            table.attrs.pop(attr, None)
-        _merge_index_header(table)
-        widest = max((len(tr.find_all(["td", "th"])) for tr in table.find_all("tr")), default=0)
-        if widest >= 9:  # printed smaller, so that it fits the A4 width
-            table["class"] = [*table.get("class", []), "vsm-large"]
-        for tr in table.find_all("tr"):
-            tr.attrs.pop("style", None)
-            first = tr.find(["th", "td"])
-            if first is not None and first.get_text(strip=True) in ("Total", "Ensemble", "France entière"):
-                tr["class"] = [*tr.get("class", []), "vsm-total"]
-        for cell in table.find_all(["td", "th"]):
-            text = cell.get_text(strip=True)
-            if text and (_NUMERIC.match(text) or text == symbol):
-                cell["class"] = [*cell.get("class", []), "num"]
-            elif any(len(word) > 16 for word in text.split()):  # file names, hashes: may break anywhere
-                cell["class"] = [*cell.get("class", []), "vsm-long"]
-        # header cells of numeric columns are right-aligned too
-        rows = table.find_all("tr")
-        header = table.find("thead")
-        if header is not None and rows:
-            body_rows = [r for r in rows if r.find_parent("thead") is None]
-            for head_row in header.find_all("tr"):
-                for position, th in enumerate(head_row.find_all(["th", "td"])):
-                    column = [r.find_all(["td", "th"])[position] for r in body_rows if len(r.find_all(["td", "th"])) > position]
-                    if column and all("num" in c.get("class", []) for c in column):
-                        th["class"] = [*th.get("class", []), "num"]
-        if not (table.parent is not None and "vsm-tableau" in (table.parent.get("class") or [])):
-            wrapper = soup.new_tag("div", attrs={"class": "vsm-tableau"})
-            table.wrap(wrapper)
-    return str(soup)
+TEMPLATES_DIR = NOTEBOOKS_DIR / "templates"
+LUA_FILTER = TEMPLATES_DIR / "vsm.lua"
+TYPST_TEMPLATE = TEMPLATES_DIR / "vsm.typ"
+HTML_TEMPLATE = TEMPLATES_DIR / "vsm.html"
+IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
+PANDOC_MARKDOWN = "markdown-implicit_header_references"
+_ALT_FALLBACK = "Graphique du rapport (sans description fournie par le notebook)"
 
 
-def _merge_index_header(table) -> None:
-    """pandas puts the index name on a second header row of empty cells: move it into the
-    empty corner cell of the first row instead."""
-    thead = table.find("thead")
-    if thead is None:
-        return
-    rows = thead.find_all("tr")
-    if len(rows) != 2:
-        return
-    first, second = (row.find_all(["th", "td"]) for row in rows)
-    if (
-        len(first) == len(second)
-        and not first[0].get_text(strip=True)
-        and second[0].get_text(strip=True)
-        and not any(cell.get_text(strip=True) for cell in second[1:])
-    ):
-        first[0].string = second[0].get_text(strip=True)
-        rows[1].decompose()
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
 
 
-def _secret_symbol() -> str:
+def _html_markdown(fragment: str) -> str:
+    """A foreign ``text/html`` output (a bare pandas DataFrame, say) → pandoc Markdown, so
+    that it goes through the same path as everything else (vsm's own objects never emit HTML)."""
+    import pypandoc
+
+    return pypandoc.convert_text(fragment, "markdown-raw_html-native_divs-native_spans", format="html",
+                                 extra_args=["--wrap=none"]).strip()
+
+
+def _fence(text: str) -> str:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}\n{text.rstrip()}\n{fence}"
+
+
+def _output_markdown(output, media_dir: Path, counter: list[int]) -> str | None:
+    """One notebook output → Markdown, the precedence Quarto applies to Typst/PDF:
+    text/markdown, then an image (with its text alternative), then text/html, then text/plain."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return _fence(_text(output.get("text"))) if _text(output.get("text")).strip() else None
+    if kind not in ("display_data", "execute_result"):
+        return None
+    data = output.get("data") or {}
+    if "text/markdown" in data:
+        return _text(data["text/markdown"]).strip()
+    for mime, suffix in IMAGE_TYPES.items():
+        if mime in data:
+            import base64
+
+            counter[0] += 1
+            name = f"figure-{counter[0]}{suffix}"
+            (media_dir / name).write_bytes(base64.b64decode(_text(data[mime])))
+            plain = _text(data.get("text/plain")).strip()
+            alt = plain if plain and not _REPR_ONLY.match(plain) else _ALT_FALLBACK
+            quoted = alt.replace("\\", "\\\\").replace('"', '\\"')
+            return f'![{md_escape(alt)}]({name}){{fig-alt="{quoted}" width="100%"}}'
+    if "text/html" in data:
+        return _html_markdown(_text(data["text/html"]))
+    if "text/plain" in data:
+        return _fence(_text(data["text/plain"]))
+    return None
+
+
+def notebook_markdown(nb, block: TitleBlock, media_dir: Path, produced: dt.date | None = None) -> str:
+    """The whole report as ONE pandoc Markdown document (front matter, title box, every
+    cell, footer); images are written in ``media_dir``. Both engines render this text."""
+    import yaml
+
+    front = {"lang": "fr", "pagetitle": block.title, "vsm-entete": block.running_title or block.title}
+    parts = [f"---\n{yaml.safe_dump(front, allow_unicode=True, sort_keys=False)}---", title_markdown(block)]
+    counter = [0]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source.strip())
+        elif cell.cell_type == "raw":
+            continue
+        else:
+            for output in cell.get("outputs", []):
+                text = _output_markdown(output, media_dir, counter)
+                if text:
+                    parts.append(text)
+    parts.append(footer_markdown(produced))
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _pandoc(markdown: str, to: str, extra: list[str]) -> str:
+    import pypandoc
+
     try:
-        from .secrecy import settings
-
-        return settings().symbol
-    except Exception:
-        return "s"
-
-
-def html_document(nb, block: TitleBlock, resources_dir: Path) -> str:
-    """The complete, self-contained HTML page of a prepared notebook."""
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="basic",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_anchor_links=True,
-        embed_images=True,
-    )
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(resources_dir)}})
-    body = _polish(body, _secret_symbol())
-    produced = fr.date(dt.date.today())
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta name="generator" content="vsm {html.escape(__version__)} (nbconvert, WeasyPrint)">\n'
-        f"<title>{html.escape(block.title)}</title>\n"
-        f"<style>\n{_css()}\n"
-        f'@page {{ @top-left {{ content: "{_css_string(block.running_title)}"; }} }}\n'
-        "</style>\n</head>\n<body>\n"
-        '<main class="vsm-rapport">\n'
-        f"{title_html(block)}\n"
-        f"{body}\n"
-        f'<footer class="vsm-pied">Document produit par l\'outil vsm {html.escape(__version__)} le {produced}, '
-        "à partir d'un notebook déjà exécuté : aucun chiffre n'est recalculé à la mise en page.</footer>\n"
-        "</main>\n</body>\n</html>\n"
-    )
+        return pypandoc.convert_text(markdown, to, format=PANDOC_MARKDOWN,
+                                     extra_args=["--wrap=none", f"--lua-filter={LUA_FILTER}", *extra])
+    except (RuntimeError, OSError) as exc:
+        raise VsmError(f"pandoc n'a pas pu convertir le rapport en {to} : {exc}") from None
 
 
-def _css_string(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+def html_document(markdown: str, media_dir: Path) -> str:
+    """The self-contained HTML page (images and rapport.css embedded, no external resource)."""
+    return _pandoc(markdown, "html5", [
+        "--standalone", "--embed-resources", f"--template={HTML_TEMPLATE}", f"--css={CSS_PATH}",
+        f"--resource-path={media_dir}", f"--metadata=vsm-version:{__version__}",
+    ])
 
 
-def _render_fallback(nb, block: TitleBlock, resources_dir: Path, html_tmp: Path, pdf_tmp: Path) -> None:
-    import logging
+def typst_source(markdown: str) -> str:
+    """The Typst source, with the template shared with Quarto (notebooks/templates)."""
+    return _pandoc(markdown, "typst", [f"--template={TYPST_TEMPLATE}"])
 
-    from weasyprint import HTML
 
-    document = html_document(nb, block, resources_dir)
-    html_tmp.write_text(document, encoding="utf-8")
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    HTML(string=document, base_url=str(resources_dir)).write_pdf(pdf_tmp)
+def compile_typst(source: str, work_dir: Path, pdf_path: Path) -> None:
+    import typst
+
+    main = work_dir / "rapport.typ"
+    main.write_text(source, encoding="utf-8")
+    try:
+        typst.compile(str(main), output=str(pdf_path), root=str(work_dir), font_paths=[str(TEMPLATES_DIR)])
+    except typst.TypstError as exc:
+        raise VsmError(f"Typst n'a pas pu composer le PDF : {exc}") from None
+
+
+def _render_builtin(markdown: str, media_dir: Path, html_tmp: Path, pdf_tmp: Path) -> None:
+    html_tmp.write_text(html_document(markdown, media_dir), encoding="utf-8")
+    compile_typst(typst_source(markdown), media_dir, pdf_tmp)
 
 
 # --------------------------------------------------------------------------- Quarto
@@ -440,80 +432,84 @@ def quarto_available() -> bool:
     return shutil.which("quarto") is not None
 
 
-def quarto_command(ipynb: Path | str, fmt: str, out_dir: Path | str) -> list[str]:
-    """The Quarto command line rendering an executed notebook without executing it again.
+def quarto_command(source: Path | str, fmt: str, out_dir: Path | str) -> list[str]:
+    """The Quarto command line rendering the report's Markdown (nothing is executed).
 
     ``fmt``: « html » (self-contained thanks to _quarto.yml's embed-resources) or « typst »
-    (PDF). Run it from the folder holding _quarto.yml and the notebook.
+    (PDF). Run it from the folder holding _quarto.yml, templates/ and the document.
     """
     if fmt not in ("html", "typst"):
         raise VsmError(f"Format Quarto inconnu : « {fmt} » (html ou typst).")
-    return ["quarto", "render", str(ipynb), "--to", fmt, "--no-execute", "--output-dir", str(out_dir)]
+    return ["quarto", "render", str(source), "--to", fmt, "--no-execute", "--output-dir", str(out_dir)]
 
 
-def quarto_notebook(nb, block: TitleBlock) -> nbformat.NotebookNode:
-    """The prepared notebook with Quarto's front matter (title, lang) and the « fiche » cell."""
-    import yaml
-
-    nb = copy.deepcopy(nb)
-    front = yaml.safe_dump({"title": block.title, "lang": "fr"}, allow_unicode=True, sort_keys=False)
-    cells = [nbformat.v4.new_raw_cell(f"---\n{front}---")]
-    if block.fields:
-        cells.append(nbformat.v4.new_markdown_cell(title_markdown(block)))
-    nb.cells = cells + list(nb.cells)
-    return nb
-
-
-def _render_quarto(nb, block: TitleBlock, stem: str, html_tmp: Path, pdf_tmp: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="vsm-quarto-") as work:
-        work_dir = Path(work)
-        shutil.copyfile(QUARTO_CONFIG, work_dir / "_quarto.yml")
-        shutil.copyfile(CSS_PATH, work_dir / "rapport.css")
-        nbformat.write(quarto_notebook(nb, block), work_dir / f"{stem}.ipynb")
-        env = {**os.environ, "QUARTO_PYTHON": sys.executable}
-        for fmt, suffix, target in (("html", ".html", html_tmp), ("typst", ".pdf", pdf_tmp)):
-            command = quarto_command(f"{stem}.ipynb", fmt, QUARTO_OUT)
+def _render_quarto(markdown: str, media_dir: Path, stem: str, html_tmp: Path, pdf_tmp: Path) -> None:
+    work_dir = media_dir
+    shutil.copyfile(QUARTO_CONFIG, work_dir / "_quarto.yml")
+    shutil.copyfile(CSS_PATH, work_dir / "rapport.css")
+    shutil.copytree(TEMPLATES_DIR, work_dir / "templates", dirs_exist_ok=True)
+    (work_dir / f"{stem}.qmd").write_text(markdown, encoding="utf-8")
+    env = {**os.environ, "QUARTO_PYTHON": sys.executable}
+    for fmt, suffix, target in (("html", ".html", html_tmp), ("typst", ".pdf", pdf_tmp)):
+        command = quarto_command(f"{stem}.qmd", fmt, QUARTO_OUT)
+        try:
             done = subprocess.run(command, cwd=work_dir, env=env, capture_output=True, text=True)
-            produced = work_dir / QUARTO_OUT / f"{stem}{suffix}"
-            if done.returncode != 0 or not produced.exists():
-                tail = "\n".join((done.stderr or done.stdout or "").strip().splitlines()[-15:])
-                raise VsmError(f"Quarto n'a pas pu produire {stem}{suffix} (commande : {' '.join(command)}).\n{tail}")
-            shutil.copyfile(produced, target)
+        except OSError as exc:
+            raise VsmError(f"Quarto n'a pas pu être lancé ({' '.join(command)}) : {exc}") from None
+        produced = work_dir / QUARTO_OUT / f"{stem}{suffix}"
+        if done.returncode != 0 or not produced.exists():
+            tail = "\n".join((done.stderr or done.stdout or "").strip().splitlines()[-15:])
+            raise VsmError(f"Quarto n'a pas pu produire {stem}{suffix} (commande : {' '.join(command)}).\n{tail}")
+        shutil.copyfile(produced, target)
 
 
 # --------------------------------------------------------------------------- one notebook
 
 
+ENGINES = ("auto", "quarto", "integre")
+ENGINE_ALIASES = {"nbconvert": "integre", "pandoc": "integre", "intégré": "integre"}  # earlier names
+
+
+def engine_name(engine: str) -> str:
+    """« auto » → « quarto » when on the PATH, else « integre » (pandoc + Typst)."""
+    name = ENGINE_ALIASES.get(engine, engine)
+    if name == "auto":
+        return "quarto" if quarto_available() else "integre"
+    if name not in ENGINES:
+        raise VsmError(f"Moteur de rendu inconnu : « {engine} » (auto, quarto ou integre).")
+    return name
+
+
 def render_notebook(ipynb_path: Path | str, out_dir: Path | str | None = None, *, engine: str = "auto") -> tuple[Path, Path]:
     """Render an executed notebook to ``<stem>.html`` and ``<stem>.pdf`` (beside it by default).
 
-    ``engine``: « auto » (Quarto when on the PATH, else nbconvert + WeasyPrint), « quarto »
-    or « nbconvert ». Returns (html_path, pdf_path). Both files appear together or not at all.
+    ``engine``: « auto » (Quarto when on the PATH, else the built-in engine), « quarto » or
+    « integre » (pandoc then Typst; « nbconvert » is its former name). Returns (html_path, pdf_path). Both files appear together or not at all.
     """
     path = Path(ipynb_path)
     if not path.is_file():
         raise VsmError(f"Notebook introuvable : {path}.")
     try:
         nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # noqa: BLE001 - any unreadable notebook gets the same French message
+    except (OSError, ValueError, nbformat.ValidationError) as exc:  # JSON errors are ValueErrors
         raise VsmError(f"Notebook illisible : {path} ({exc}).") from None
     target_dir = Path(out_dir) if out_dir is not None else path.parent
     stem = path.stem
     html_path, pdf_path = target_dir / f"{stem}.html", target_dir / f"{stem}.pdf"
-    chosen = ("quarto" if quarto_available() else "nbconvert") if engine == "auto" else engine
-    if chosen not in ("quarto", "nbconvert"):
-        raise VsmError(f"Moteur de rendu inconnu : « {engine} » (auto, quarto ou nbconvert).")
+    chosen = engine_name(engine)
     if chosen == "quarto" and not quarto_available():
-        raise VsmError("Quarto absent du PATH : installer Quarto (quarto.org) ou utiliser le moteur nbconvert.")
+        raise VsmError("Quarto absent du PATH : installer Quarto (quarto.org) ou utiliser le moteur intégré (--moteur integre).")
     clean, heading = prepare_notebook(nb, path)
     block = title_block(nb.metadata, heading=heading, fallback=stem.replace("_", " ").capitalize())
     with contextlib.ExitStack() as stack:
         html_tmp = stack.enter_context(atomic_path(html_path))
         pdf_tmp = stack.enter_context(atomic_path(pdf_path))
+        media_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vsm-rendu-")))
+        markdown = notebook_markdown(clean, block, media_dir)
         if chosen == "quarto":
-            _render_quarto(clean, block, stem, html_tmp, pdf_tmp)
+            _render_quarto(markdown, media_dir, stem, html_tmp, pdf_tmp)
         else:
-            _render_fallback(clean, block, path.parent.resolve(), html_tmp, pdf_tmp)
+            _render_builtin(markdown, media_dir, html_tmp, pdf_tmp)
     return html_path, pdf_path
 
 

@@ -55,7 +55,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .display import Prose  # noqa: F401 (re-exported for the notebooks)
+from .display import Prose, markdown_table  # noqa: F401 (Prose re-exported for the notebooks)
 from . import present as fr
 from . import secrecy
 from .errors import VsmError
@@ -309,19 +309,15 @@ def as_text(frame: pd.DataFrame) -> str:
 
 @dataclass(frozen=True)
 class Table:
-    """A published table: HTML without index in a notebook, plain text otherwise; with the
-    secrecy footnote when a cell is masked."""
+    """A published table: pandoc Markdown without index in a notebook (vsm.display: the one
+    representation every engine renders), plain text otherwise; with the secrecy note, in
+    both, when a cell is masked."""
 
     frame: pd.DataFrame
     note: str = ""
 
-    def _repr_html_(self) -> str:
-        html = self.frame.to_html(index=False, escape=True, classes="vsm-table", border=0)
-        if self.note:
-            import html as html_lib
-
-            html += f'\n<p class="vsm-note">{html_lib.escape(self.note)}</p>'
-        return html
+    def _repr_markdown_(self) -> str:
+        return markdown_table(self.frame, self.note, symbol())
 
     def __repr__(self) -> str:
         return as_text(self.frame) + (f"\n\n{self.note}" if self.note else "")
