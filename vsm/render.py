@@ -30,6 +30,7 @@ import contextlib
 import copy
 import datetime as dt
 import html
+import json
 import os
 import re
 import shutil
@@ -134,7 +135,7 @@ def _region_text(meta: dict) -> tuple[str, str | None, bool]:
         if region is not None:
             name = name or region.nom
             caisse = caisse or region.caisse
-    except Exception:  # regions.yml unreadable: the metadata alone is enough for a title
+    except (VsmError, OSError):  # regions.yml unreadable: the metadata alone is enough for a title
         pass
     return (f"{name} ({code})" if name else code), caisse, False
 
@@ -542,10 +543,55 @@ def _render_one(path: str, engine: str) -> Rendered:
     try:
         html_path, pdf_path = render_notebook(path, engine=engine)
         return Rendered(Path(path), html_path, pdf_path, seconds=round(time.perf_counter() - started, 2))
-    except VsmError as exc:
+    except VsmError as exc:  # anything else is a bug of vsm: it propagates with its traceback
         return Rendered(Path(path), None, None, str(exc), round(time.perf_counter() - started, 2))
-    except Exception as exc:  # noqa: BLE001 - reported per notebook, in French, by render_all
-        return Rendered(Path(path), None, None, f"{type(exc).__name__} : {exc}", round(time.perf_counter() - started, 2))
+
+
+PARTIAL = re.compile(r"^\.(?P<stem>.+)\.partiel\.ipynb$")
+BATCH_INDEX = "rapports.json"
+
+
+@dataclass
+class NotRendered:
+    """An executed (or expected) notebook that was not rendered, and why (in French)."""
+
+    notebook: Path
+    reason: str
+
+
+def not_rendered(reports_root: Path | str) -> list[NotRendered]:
+    """The notebooks under ``reports_root`` that cannot be rendered, with the reason: a
+    hidden partial notebook left by an interrupted or failed execution (« .rapport.partiel.ipynb »)
+    with no finished notebook beside it, and every notebook a batch index (rapports.json)
+    lists that is missing. Never silent: ``vsm render`` names each of them."""
+    root = Path(reports_root)
+    found: dict[Path, NotRendered] = {}
+    for path in sorted(root.rglob(".*.partiel.ipynb")):
+        match = PARTIAL.match(path.name)
+        if match is None or ".ipynb_checkpoints" in path.parts:
+            continue
+        final = path.with_name(f"{match.group('stem')}.ipynb")
+        if not final.exists():
+            found[final] = NotRendered(final, f"exécution inachevée : seul le fichier partiel {path.name} existe "
+                                              "(exécution interrompue ou en échec) ; relancer « vsm reports »")
+    for index in sorted(root.rglob(BATCH_INDEX)):
+        try:
+            listed = json.loads(index.read_text(encoding="utf-8")).get("notebooks") or []
+        except (OSError, ValueError, AttributeError) as exc:
+            found[index] = NotRendered(index, f"index du lot illisible ({exc}) : ses notebooks ne peuvent pas être vérifiés")
+            continue
+        for item in listed:
+            if not isinstance(item, dict) or not item.get("path"):
+                continue
+            notebook = index.parent / str(item["path"])
+            if notebook in found or notebook.exists():
+                continue
+            status = item.get("status")
+            why = f"statut « {status} »" + (f" : {item['error']}" if item.get("error") else "") if status not in (None, "ok") else (
+                "listé comme exécuté (statut « ok »)"
+            )
+            found[notebook] = NotRendered(notebook, f"absent alors que {index.relative_to(root)} le liste ({why})")
+    return sorted(found.values(), key=lambda n: str(n.notebook))
 
 
 def _already_rendered(path: Path) -> Rendered | None:
@@ -576,10 +622,13 @@ def render_all(
     root = Path(reports_root)
     every = find_notebooks(root)
     chosen = every if notebooks is None else [Path(p) for p in notebooks]
-    if not chosen:
+    missing = not_rendered(root) if notebooks is None else []
+    if not chosen and not missing:
         raise VsmError(f"Aucun notebook exécuté sous {root}/ : lancer d'abord « vsm reports ».")
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(chosen)))
-    if workers == 1:
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(chosen) or 1))
+    if not chosen:
+        results = []
+    elif workers == 1:
         results = [_render_one(str(p), engine) for p in chosen]
     else:
         from tqdm import tqdm
@@ -587,6 +636,7 @@ def render_all(
         with ProcessPoolExecutor(max_workers=workers) as pool:
             mapped = pool.map(_render_one, [str(p) for p in chosen], [engine] * len(chosen))
             results = list(tqdm(mapped, total=len(chosen), desc="Rendu", unit=" rapport", disable=not progress, leave=True))
+    results = results + [Rendered(m.notebook, None, None, m.reason) for m in missing]
     failures = [r for r in results if r.error]
     for failed in failures:  # an older rendering would pass for the report of the failed run
         for suffix in (".html", ".pdf"):
@@ -596,7 +646,7 @@ def render_all(
     write_index(root, sorted(results + others, key=lambda r: str(r.notebook)))
     if failures and strict:
         details = "\n".join(f"  {r.notebook} : {r.error}" for r in failures)
-        raise VsmError(f"{len(failures)} notebook(s) sur {len(results)} n'ont pas pu être rendus :\n{details}")
+        raise VsmError(f"{len(failures)} notebook(s) sur {len(results)} n'ont pas été rendus :\n{details}")
     return results
 
 
@@ -620,7 +670,7 @@ def _entry(root: Path, item: Rendered) -> _Entry | None:
     parts = relative.parts
     try:
         meta = dict(nbformat.read(item.notebook, as_version=4).metadata.get("vsm") or {})
-    except Exception:  # noqa: BLE001 - the index falls back to the folder names
+    except (OSError, ValueError, nbformat.ValidationError):  # the index falls back to the folder names
         meta = {}
     rules = str(meta.get("rules") or (parts[0] if len(parts) >= 4 else "Autres documents"))
     period = str(meta.get("period") or (parts[1] if len(parts) >= 4 else ""))
@@ -648,7 +698,7 @@ def _rules_label(rules_id: str) -> str:
         from .rules import load_rules
 
         return load_rules(rules_id).label
-    except Exception:  # noqa: BLE001 - an unknown rule set is shown by its id only
+    except VsmError:  # an unknown rule set is shown by its id only
         return ""
 
 
