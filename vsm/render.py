@@ -320,13 +320,54 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value or "")
 
 
-def _html_markdown(fragment: str) -> str:
-    """A foreign ``text/html`` output (a bare pandas DataFrame, say) → pandoc Markdown, so
-    that it goes through the same path as everything else (vsm's own objects never emit HTML)."""
-    import pypandoc
+def _html_table_frame(table):
+    """An HTML table (pandas' ``to_html`` with its index) → a DataFrame of texts."""
+    import pandas as pd
 
-    return pypandoc.convert_text(fragment, "markdown-raw_html-native_divs-native_spans", format="html",
-                                 extra_args=["--wrap=none"]).strip()
+    head = table.find("thead")
+    header_rows = head.find_all("tr") if head is not None else []
+    headers = [[c.get_text(" ", strip=True) for c in row.find_all(["th", "td"])] for row in header_rows]
+    if len(headers) == 2 and len(headers[0]) == len(headers[1]) and not headers[0][0] and not any(headers[1][1:]):
+        headers = [[headers[1][0], *headers[0][1:]]]  # pandas' index name on a second header row
+    body_rows = [r for r in table.find_all("tr") if r.find_parent("thead") is None]
+    rows = [[c.get_text(" ", strip=True) for c in row.find_all(["th", "td"])] for row in body_rows]
+    width = max([len(r) for r in rows + headers] or [0])
+    columns = headers[-1] if headers else [""] * width
+    columns = [*columns, *[""] * (width - len(columns))]
+    columns = [c or ("\u00a0" * (i + 1)) for i, c in enumerate(columns)]  # pipe tables need distinct headers
+    return pd.DataFrame([[*r, *[""] * (width - len(r))] for r in rows], columns=columns)
+
+
+def _html_markdown(fragment: str) -> str:
+    """A foreign ``text/html`` output (a bare pandas DataFrame, say) → pandoc Markdown, so that
+    it goes through the same path as everything else (vsm's own objects never emit HTML):
+    its tables become pipe tables like vsm's, the rest goes through pandoc."""
+    import pypandoc
+    from bs4 import BeautifulSoup
+
+    from .display import markdown_table
+
+    soup = BeautifulSoup(fragment, "html.parser")
+    for style in soup.find_all(["style", "script"]):
+        style.decompose()
+    parts = []
+    for table in soup.find_all("table"):
+        parts.append(markdown_table(_html_table_frame(table), symbol=_secret_symbol()))
+        table.decompose()
+    rest = str(soup).strip()
+    if BeautifulSoup(rest, "html.parser").get_text(strip=True):
+        parts.insert(0, pypandoc.convert_text(rest, "markdown-raw_html-native_divs-native_spans", format="html",
+                                              extra_args=["--wrap=none"]).strip())
+    return "\n\n".join(parts)
+
+
+def _secret_symbol() -> str:
+    from .secrecy import settings
+
+    try:
+        return settings().symbol
+    except (VsmError, OSError):  # the secrecy settings unreadable: the default symbol
+        return "s"
 
 
 def _fence(text: str) -> str:
@@ -633,7 +674,11 @@ def render_all(
     else:
         from tqdm import tqdm
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        import multiprocessing
+
+        # « spawn »: a forked child would inherit the state of Typst's (Rust) thread pool
+        # without its threads and hang in its first compile.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             mapped = pool.map(_render_one, [str(p) for p in chosen], [engine] * len(chosen))
             results = list(tqdm(mapped, total=len(chosen), desc="Rendu", unit=" rapport", disable=not progress, leave=True))
     results = results + [Rendered(m.notebook, None, None, m.reason) for m in missing]
