@@ -475,3 +475,50 @@ def test_results_of_the_given_extracts_are_reused_and_recomputed_when_they_chang
     third = batch.ensure_results(rules, folder, feeds, patientele, say=said.append)
     assert said[-1].startswith("Calcul des résultats")
     assert third["inputs"]["feeds"]["rows"] == len(TRACES) + 1
+
+
+# --------------------------------------------------------------------------- what every engine must print (issue 13)
+
+
+def _masked_tables(notebook: Path) -> int:
+    """Tables of a report's notebook (pipe tables in text/markdown outputs) showing « s »."""
+    from vsm import report as r
+
+    nb = nbformat.read(notebook, as_version=4)
+    count = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("data", {}).get("text/markdown", ""))
+            for block in re.split(r"\n\s*\n", text):
+                if block.startswith("| ") and re.search(rf"\|\s*(\*\*)?{r.symbol()}(\*\*)?\s*\|", block):
+                    count += 1
+    return count
+
+
+@pytest.mark.parametrize("region", [*REGIONS, "national"])
+def test_every_masked_table_has_its_secrecy_note_in_html_and_pdf(batch_run, region):
+    """Quarto dropped the notes of the HTML outputs in its PDF; now each table that shows « s »
+    is followed by the note, in the HTML and in the PDF text, and no count 1–10 is readable."""
+    from vsm import secrecy
+
+    _, _, out, _ = batch_run
+    stem = "synthese" if region == "national" else "rapport"
+    base = out / "medecins-2024" / "P1" / region
+    masked = _masked_tables(base / f"{stem}.ipynb")
+    note = re.sub(r"\s+", "", norm(secrecy.secret_note()))
+    html = (base / f"{stem}.html").read_text(encoding="utf-8")
+    flat_html = re.sub(r"\s+", "", html_lib.unescape(re.sub(r"<[^>]+>", "", norm(html)))).replace("\u2019", "'")
+    assert flat_html.count(note) >= masked
+    assert "http://" not in html and "https://" not in html
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) absent : installé par .ci/run")
+    pdf = subprocess.run(["pdftotext", str(base / f"{stem}.pdf"), "-"], check=True, capture_output=True, text=True).stdout
+    flat_pdf = re.sub(r"\s+", "", norm(pdf)).replace("\u2019", "'")
+    assert flat_pdf.count(note) >= masked
+    assert "+20%duforfaitbrut" in flat_pdf  # the majoration rule is not turned into « 1. 20 % »
+    pages = pdf.count("\f")
+    assert f"Page 1 / {pages}" in squash(pdf) and f"Page {pages} / {pages}" in squash(pdf)
+    # a word broken at a line end keeps a hyphen only where the text has one (no hyphenation)
+    text = squash(html_lib.unescape(re.sub(r"<[^>]+>", " ", norm(html))))
+    for left, right in re.findall(r"(\w+)-\n(\w+)", norm(pdf)):
+        assert f"{left}-{right}" in text, f"{left}-{right}"

@@ -614,3 +614,8 @@ def test_render_only_some_notebooks_keeps_the_others_in_the_index(executed, tmp_
     index = (root / "index.html").read_text(encoding="utf-8")
     assert 'href="medecins-2024/P1/06/rapport.html"' in index and 'href="medecins-2024/P1/53/rapport.pdf"' in index
     assert "P2/53" not in index and not stale.with_suffix(".html").exists()
+
+
+def test_quarto_reads_the_markdown_like_the_builtin_engine():
+    config = yaml.safe_load(render.QUARTO_CONFIG.read_text(encoding="utf-8"))
+    assert config["from"] == render.PANDOC_MARKDOWN.split("  ")[0]

@@ -312,7 +312,7 @@ LUA_FILTER = TEMPLATES_DIR / "vsm.lua"
 TYPST_TEMPLATE = TEMPLATES_DIR / "vsm.typ"
 HTML_TEMPLATE = TEMPLATES_DIR / "vsm.html"
 IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
-PANDOC_MARKDOWN = "markdown-implicit_header_references"
+PANDOC_MARKDOWN = "markdown-smart-implicit_header_references"  # text printed as written (apostrophes too)
 _ALT_FALLBACK = "Graphique du rapport (sans description fournie par le notebook)"
 
 
