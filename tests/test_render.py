@@ -619,3 +619,32 @@ def test_render_only_some_notebooks_keeps_the_others_in_the_index(executed, tmp_
 def test_quarto_reads_the_markdown_like_the_builtin_engine():
     config = yaml.safe_load(render.QUARTO_CONFIG.read_text(encoding="utf-8"))
     assert config["from"] == render.PANDOC_MARKDOWN.split("  ")[0]
+
+
+def test_markdown_table_alignment_totals_and_widths():
+    """One representation of a table: pipe table, numbers right, totals bold, a numeric column
+    never narrower (in the relative widths) than its longest amount, the separator line long
+    enough for pandoc to always use these widths."""
+    import re
+
+    from vsm.display import markdown_table
+
+    amount = fr.eur(1344426.05)
+    frame = pd.DataFrame({
+        "Code": ["11", "24", ""],
+        "Région": ["Île-de-France", "Provence-Alpes-Côte d'Azur et encore un long nom de région", "France entière"],
+        "Professionnels": ["1 352", "s", "8 000"],
+        "Montant total": [amount, fr.eur(288210.85), fr.eur(8083532.83)],
+    })
+    text = markdown_table(frame, "s : secret statistique.")
+    lines = text.splitlines()
+    separator = lines[1]
+    cells = separator.strip("|").split("|")
+    assert [c.endswith(":") for c in cells] == [True, False, True, True]
+    assert len(separator) > 100
+    dashes = [c.count("-") for c in cells]
+    assert dashes[3] / sum(dashes) * 100 >= len(amount)  # ≥ its characters, out of ~100 a line
+    assert "**France entière**" in lines[4] and f"**{fr.eur(8083532.83)}**" in lines[4]  # the total row, in bold
+    assert "**" not in lines[2] + lines[3]
+    assert text.endswith("::: {.vsm-note}\ns : secret statistique.\n:::")
+    assert re.match(r"^\|\s*$", markdown_table(pd.DataFrame({"a": ["x"]})).splitlines()[0]) is None

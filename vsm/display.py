@@ -30,6 +30,8 @@ _MD_SPECIAL = "\\`*_$[]<>#|~^@"
 # Column widths (relative): the longest unbreakable word, and at most this many characters of a cell.
 _WIDEST_TEXT = 38
 _SEPARATOR_MIN = 100  # > pandoc's default --columns (72): the dashes always set the widths
+_LINE_CHARS = 100  # characters of a table line on an A4 page (8.5 pt)
+_BREAKS = re.compile(r"[ \t\n/-]+")  # where a line may break (not at a no-break space)
 
 
 def md_escape(text: object) -> str:
@@ -56,9 +58,21 @@ def _missing(value: object) -> bool:
         return False
 
 
-def _weight(column: list[str]) -> int:
-    longest_word = max((len(word) for cell in column for word in cell.split()), default=1)
-    return max(3, longest_word, min(_WIDEST_TEXT, max((len(c) for c in column), default=1)))
+def _widths(header: list[str], body: list[list[str]], right: list[bool]) -> list[int]:
+    """Relative column widths, in characters: every column gets at least its longest
+    unbreakable word (a whole number or amount: their spaces do not break), the text columns
+    then share what is left of a line up to their longest cell."""
+    minimum, wanted = [], []
+    for i, head in enumerate(header):
+        cells = [row[i] for row in body]
+        words = [len(w) for text in [head, *cells] for w in _BREAKS.split(text) if w]
+        unbreakable = max([*words, *(len(c) for c in cells if right[i])], default=1) + 2
+        minimum.append(max(4, unbreakable))
+        wanted.append(max(minimum[-1], min(_WIDEST_TEXT, max((len(c) for c in [head, *cells]), default=1)) + 2))
+    room = _LINE_CHARS - sum(minimum)
+    extra = sum(w - m for w, m in zip(wanted, minimum))
+    share = 1.0 if extra <= 0 or room >= extra else max(0.0, room / extra)
+    return [round(m + (w - m) * share) for m, w in zip(minimum, wanted)]
 
 
 def note_markdown(note: str) -> str:
@@ -73,9 +87,10 @@ def markdown_table(frame, note: str = "", symbol: str = "s", escape: bool = True
     if not header:
         return note_markdown(note) if note else ""
     body = [["—" if _missing(v) else str(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-    right = [bool(body) and all(is_numeric(row[i], symbol) for row in body) for i in range(len(header))]
+    filled = [[row[i] for row in body if row[i].strip()] for i in range(len(header))]  # a blank cell does not decide
+    right = [bool(cells) and all(is_numeric(c, symbol) for c in cells) for cells in filled]
     cell = md_escape if escape else (lambda t: str(t).replace("|", "\\|").replace("\n", " "))
-    weights = [_weight([h, *(row[i] for row in body)]) for i, h in enumerate(header)]
+    weights = _widths(header, body, right)
     scale = max(1.0, _SEPARATOR_MIN / sum(weights))
     dashes = [max(3, round(w * scale)) for w in weights]
 
@@ -86,7 +101,8 @@ def markdown_table(frame, note: str = "", symbol: str = "s", escape: bool = True
     lines.append("|" + "|".join(("-" * (d + 1) + ":") if r else (":" + "-" * (d + 1)) for d, r in zip(dashes, right)) + "|")
     for row in body:
         cells = [cell(v) for v in row]
-        if row and row[0].strip() in TOTAL_LABELS:
+        first = next((c.strip() for c in row if c.strip()), "")
+        if first in TOTAL_LABELS:
             cells = [bold(c) for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines)

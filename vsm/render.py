@@ -1,20 +1,26 @@
 """Executed report notebooks → one self-contained HTML file and one PDF, in French.
 
-Two engines give the same two files (``<stem>.html`` and ``<stem>.pdf`` beside the notebook,
-i.e. ``rapport.html`` / ``rapport.pdf`` for a regional report):
+One content model: every output of a report notebook is pandoc Markdown (``text/markdown``:
+prose, pipe tables, notes as fenced divs) or a PNG image with its French description
+(vsm/display.py). :func:`notebook_markdown` assembles the outputs into ONE Markdown document
+(title box, content, footer) and an engine renders it into the same two files
+(``<stem>.html`` and ``<stem>.pdf`` beside the notebook):
 
-- **Quarto**, when ``quarto`` is on the PATH: notebooks/_quarto.yml (HTML with embedded
-  resources, PDF through Typst, no execution, no code shown);
-- otherwise **nbconvert + WeasyPrint**: nbconvert's HTML exporter without any input cell,
-  then our page (title block, notebooks/rapport.css) and WeasyPrint for the A4 PDF with
-  page numbers.
+- **the built-in engine** (« integre », the default without Quarto): pandoc
+  (pypandoc-binary) → HTML with notebooks/templates/vsm.html and notebooks/rapport.css, all
+  embedded; pandoc → Typst with notebooks/templates/vsm.typ, compiled to PDF by the ``typst``
+  package;
+- **Quarto**, when ``quarto`` is on the PATH: the same Markdown as ``<stem>.qmd`` with
+  notebooks/_quarto.yml (same stylesheet, same Typst template through template-partials,
+  same Lua filter notebooks/templates/vsm.lua).
 
 ``vsm reports`` calls :func:`render_all` as its last step, on the notebooks it has just
 executed (the index also lists the reports rendered earlier and still up to date); ``vsm
-render`` does it alone. A notebook is never executed again here: papermill did it (``vsm
-reports``); a notebook with
-an error output or without any output is refused. Both files are written through temporary
-files renamed at the end, so that an error never leaves a partial or a lonely file behind.
+render`` does it alone, and names every expected notebook it could not render
+(:func:`not_rendered`). A notebook is never executed again here: papermill did it (``vsm
+reports``); a notebook with an error output or without any output is refused. Both files are
+written through temporary files renamed at the end, so that an error never leaves a partial
+or a lonely file behind.
 
 The title block comes from ``nb.metadata["vsm"]`` (written by ``vsm reports``): region
 (a code or "national"), region_name, caisse, period, start, end, payment, complement_of,
