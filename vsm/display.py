@@ -31,6 +31,10 @@ _MD_SPECIAL = "\\`*_$[]<>#|~^@"
 _WIDEST_TEXT = 38
 _SEPARATOR_MIN = 100  # > pandoc's default --columns (72): the dashes always set the widths
 _LINE_CHARS = 100  # characters of a table line on an A4 page (8.5 pt)
+# A table of this many columns or more is printed smaller (7 pt: typst-template.typ's
+# vsm-colonnes-serrees, rapport.css's table:has(col:nth-child(8))), with more characters a line.
+WIDE_COLUMNS = 8
+_LINE_CHARS_WIDE = 122
 _BREAKS = re.compile(r"[ \t\n/-]+")  # where a line may break (not at a no-break space)
 
 
@@ -69,7 +73,7 @@ def _widths(header: list[str], body: list[list[str]], right: list[bool]) -> list
         unbreakable = max([*words, *(len(c) for c in cells if right[i])], default=1) + 2
         minimum.append(max(4, unbreakable))
         wanted.append(max(minimum[-1], min(_WIDEST_TEXT, max((len(c) for c in [head, *cells]), default=1)) + 2))
-    room = _LINE_CHARS - sum(minimum)
+    room = (_LINE_CHARS_WIDE if len(header) >= WIDE_COLUMNS else _LINE_CHARS) - sum(minimum)
     extra = sum(w - m for w, m in zip(wanted, minimum))
     share = 1.0 if extra <= 0 or room >= extra else max(0.0, room / extra)
     return [round(m + (w - m) * share) for m, w in zip(minimum, wanted)]
