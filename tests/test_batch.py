@@ -218,13 +218,19 @@ def test_small_region_rendered_without_any_small_count(batch_run, region):
     assert secrecy.find_leaks(pdf, tables) == []
 
 
+def right_cells(html: str) -> list[str]:
+    """The text of the right-aligned (numeric) table cells of a rendered report, whatever the engine."""
+    cells = re.findall(r'<td[^>]*(?:text-align:\s*right|class="[^"]*\bnum\b)[^>]*>(.*?)</td>', norm(html), re.DOTALL)
+    return [html_lib.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells]
+
+
 def test_large_region_shows_its_figures_and_no_small_count(batch_run):
     from vsm import report as r
 
     rep, html, pdf = report_of(batch_run, LARGE)
     kf = r.key_figures(rep.regional, rep.rules)
     text = squash(html)
-    assert kf.paid > 10 and f"<td class=\"num\">{kf.paid}</td>" in html  # paid professionals shown
+    assert kf.paid > 10 and fr.integer(kf.paid) in right_cells(html)  # paid professionals shown
     assert squash(fr.eur(kf.total_eur)) in text and squash(fr.eur(kf.mean_eur)) in text
     assert squash(fr.percent(kf.reached_share(1))) in text
     tables = rep.count_tables()
@@ -242,7 +248,7 @@ def test_professionals_minus_eligible_is_not_readable(batch_run):
     rep, html, _ = report_of(batch_run, LARGE)
     kf = r.key_figures(rep.regional, rep.rules)
     assert 1 <= kf.professionals - kf.eligible <= 10
-    cells = set(re.findall(r'<td class="num">([^<]*)</td>', norm(html)))
+    cells = set(right_cells(html))
     assert not {fr.integer(kf.professionals), fr.integer(kf.eligible)} <= cells
 
 
@@ -259,11 +265,11 @@ def test_martinique_report_tells_how_much_to_how_many_and_why(batch_run):
     assert re.fullmatch(r"\d{1,3}(?: \d{3})*,\d\d €", total) and re.fullmatch(r"\d+,\d %", share)  # « 23 989,88 € », « 27,5 % »
     how_much = f"Montant total du forfait P1 (Martinique) : {total}, versé à {paid} professionnels rémunérés"
     why = f"Pourquoi : {kf.reached[0]} éligibles ({share}) ont alimenté dans le DMP un VSM pour au moins 50 %"
-    text = squash(html_lib.unescape(re.sub(r"<[^>]+>", "", html)))
+    text = squash(html_lib.unescape(re.sub(r"<[^>]+>", "", html))).replace("\u2019", "'")  # pandoc's typographic apostrophe
     essentials = text.split("L'essentiel", 1)[1].split("La règle en bref", 1)[0]
     assert how_much in essentials and why in essentials
     assert f"Montant moyen : {squash(fr.eur(kf.mean_eur))} par professionnel rémunéré" in essentials
-    assert f'<td class="num">{paid}</td>' in html and total in squash(html)  # the key figures table too
+    assert paid in right_cells(html) and total in squash(html)  # the key figures table too
     listed = pd.read_csv(batch_run[2] / "medecins-2024" / "P1" / MARTINIQUE / "paiements.csv", dtype={"ps_id": str})
     assert len(listed) == kf.paid
     assert sum((Decimal(str(v)) for v in listed["payable_eur"]), Decimal(0)) == kf.total_eur  # what is paid, to the cent
@@ -469,3 +475,50 @@ def test_results_of_the_given_extracts_are_reused_and_recomputed_when_they_chang
     third = batch.ensure_results(rules, folder, feeds, patientele, say=said.append)
     assert said[-1].startswith("Calcul des résultats")
     assert third["inputs"]["feeds"]["rows"] == len(TRACES) + 1
+
+
+# --------------------------------------------------------------------------- what every engine must print (issue 13)
+
+
+def _masked_tables(notebook: Path) -> int:
+    """Tables of a report's notebook (pipe tables in text/markdown outputs) showing « s »."""
+    from vsm import report as r
+
+    nb = nbformat.read(notebook, as_version=4)
+    count = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("data", {}).get("text/markdown", ""))
+            for block in re.split(r"\n\s*\n", text):
+                if block.startswith("| ") and re.search(rf"\|\s*(\*\*)?{r.symbol()}(\*\*)?\s*\|", block):
+                    count += 1
+    return count
+
+
+@pytest.mark.parametrize("region", [*REGIONS, "national"])
+def test_every_masked_table_has_its_secrecy_note_in_html_and_pdf(batch_run, region):
+    """Quarto dropped the notes of the HTML outputs in its PDF; now each table that shows « s »
+    is followed by the note, in the HTML and in the PDF text, and no count 1–10 is readable."""
+    from vsm import secrecy
+
+    _, _, out, _ = batch_run
+    stem = "synthese" if region == "national" else "rapport"
+    base = out / "medecins-2024" / "P1" / region
+    masked = _masked_tables(base / f"{stem}.ipynb")
+    note = re.sub(r"\s+", "", norm(secrecy.secret_note()))
+    html = (base / f"{stem}.html").read_text(encoding="utf-8")
+    flat_html = re.sub(r"\s+", "", html_lib.unescape(re.sub(r"<[^>]+>", "", norm(html)))).replace("\u2019", "'")
+    assert flat_html.count(note) >= masked
+    assert "http://" not in html and "https://" not in html
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext (poppler-utils) absent : installé par .ci/run")
+    pdf = subprocess.run(["pdftotext", str(base / f"{stem}.pdf"), "-"], check=True, capture_output=True, text=True).stdout
+    flat_pdf = re.sub(r"\s+", "", norm(pdf)).replace("\u2019", "'")
+    assert flat_pdf.count(note) >= masked
+    assert "+20%duforfaitbrut" in flat_pdf  # the majoration rule is not turned into « 1. 20 % »
+    pages = pdf.count("\f")
+    assert f"Page 1 / {pages}" in squash(pdf) and f"Page {pages} / {pages}" in squash(pdf)
+    # a word broken at a line end keeps a hyphen only where the text has one (no hyphenation)
+    text = squash(html_lib.unescape(re.sub(r"<[^>]+>", " ", norm(html))))
+    for left, right in re.findall(r"(\w+)-\n(\w+)", norm(pdf)):
+        assert f"{left}-{right}" in text, f"{left}-{right}"

@@ -326,8 +326,9 @@ def test_text_table_is_aligned_and_the_display_has_no_index():
     assert lines[2].endswith(eur("1,00")) and lines[3].endswith(eur("1 500,00"))
     table = m.Table(frame)
     assert repr(table) == text == str(table)
-    html = table._repr_html_()
-    assert "<table" in html and "long cas" in html and "<th></th>" not in html
+    markdown = table._repr_markdown_()
+    assert markdown.startswith("| cas |") and "long cas" in markdown and "-:|" in markdown  # amounts right-aligned
+    assert not hasattr(table, "_repr_html_")  # one representation: Markdown (no HTML for Quarto to prefer)
     assert m.as_text(frame.iloc[0:0]) == "(aucune ligne)"
     assert repr(m.Prose("**gras**")) == "**gras**" == m.Prose("**gras**")._repr_markdown_()
 

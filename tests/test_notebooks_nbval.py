@@ -91,3 +91,13 @@ def test_sanitize_masks_only_volatile_text():
         "du 1er janvier 2022 au 31 décembre 2023, versement au 2e semestre 2024 ; 1\u202f001 patients MT ; 50,0\u00a0%"
     )
     assert sanitize(stable) == stable
+
+
+def test_nbval_as_users_type_it():
+    """« pytest --nbval-lax notebooks/methodologie.ipynb », without any other flag: no volatile
+    text (timestamp, duration) in a checked cell, the default kernel."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", str(NOTEBOOK), "-p", "no:cacheprovider", "--color=no", "-q"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, f"--- stdout ---\n{result.stdout[-5000:]}\n--- stderr ---\n{result.stderr[-2000:]}"

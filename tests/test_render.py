@@ -1,5 +1,7 @@
-"""Rendering of executed notebooks (vsm/render.py): self-contained HTML, A4 PDF, index,
-Quarto command line; French chart axes (vsm/present.py)."""
+"""Rendering of executed notebooks (vsm/render.py): one Markdown document per report that
+every engine renders (self-contained HTML, A4 PDF through Typst), index, Quarto project; French
+chart axes (vsm/present.py). The text checks run on every engine present (the built-in one
+always, Quarto when on the PATH); what a reader sees (Chromium, pdftoppm) on the built-in one."""
 
 from __future__ import annotations
 
@@ -128,11 +130,23 @@ def place(executed: Path, root: Path, rel: str, **meta) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def rendered(executed, tmp_path_factory) -> tuple[Path, Path, Path]:
-    root = tmp_path_factory.mktemp("reports")
+ENGINES = ["integre"] + (["quarto"] if shutil.which("quarto") else [])
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def rendered(request, executed, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """The test notebook rendered by every engine present (the built-in one always)."""
+    root = tmp_path_factory.mktemp(f"reports-{request.param}")
     notebook = place(executed, root, "medecins-2024/P1/53/rapport.ipynb")
-    html_path, pdf_path = render.render_notebook(notebook, engine="nbconvert")
+    html_path, pdf_path = render.render_notebook(notebook, engine=request.param)
+    return notebook, html_path, pdf_path
+
+
+@pytest.fixture(scope="module")
+def builtin(executed, tmp_path_factory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("reports-integre")
+    notebook = place(executed, root, "medecins-2024/P1/53/rapport.ipynb")
+    html_path, pdf_path = render.render_notebook(notebook, engine="integre")
     return notebook, html_path, pdf_path
 
 
@@ -145,7 +159,28 @@ def non_blank(png: Path) -> float:
     return 1 - sum(histogram[245:]) / (image.width * image.height)
 
 
-# --------------------------------------------------------------------------- (a) fallback: HTML
+def pdf_text(pdf_path: Path, layout: bool = False) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) absent : installé par .ci/run")
+    command = ["pdftotext", *(["-layout"] if layout else []), str(pdf_path), "-"]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def html_text(raw: str) -> str:
+    import html as html_lib
+    import re
+
+    return squash(html_lib.unescape(re.sub(r"<[^>]+>", " ", raw))).replace("\u2019", "'")
+
+
+def compact(text: str) -> str:
+    """Text without any space (pdftotext spaces words of a table cell its own way)."""
+    import re
+
+    return re.sub(r"\s+", "", norm(text)).replace("\u2019", "'")
+
+
+# --------------------------------------------------------------------------- every engine: HTML
 
 
 def test_render_writes_both_files_beside_the_notebook(rendered):
@@ -155,15 +190,29 @@ def test_render_writes_both_files_beside_the_notebook(rendered):
     assert sorted(p.name for p in files_in(notebook.parent)) == ["rapport.html", "rapport.ipynb", "rapport.pdf"]
 
 
-def test_html_is_one_self_contained_file(rendered):
+def test_html_is_one_self_contained_file_without_any_network_reference(rendered):
+    import re
+
     _, html_path, _ = rendered
     text = html_path.read_text(encoding="utf-8")
-    assert '<html lang="fr">' in text
+    assert re.search(r'<html[^>]*lang="fr"', text)
     assert PNG_DATA in text
-    sources = [s for s in __import__("re").findall(r'<img[^>]*\ssrc="([^"]*)"', text)]
+    sources = re.findall(r'<img[^>]*\ssrc="([^"]*)"', text)
     assert sources and all(s.startswith("data:") for s in sources)
-    assert "<script" not in text and "<link" not in text
-    assert "No description" not in text  # alt texts in French
+    assert "http://" not in text and "https://" not in text  # no CDN, no font, no link: an internal report
+    assert not re.search(r'<script[^>]*\ssrc=', text) and not re.search(r'<link[^>]*\shref="(?!data:)', text)
+    assert "require.js" not in text and "jquery" not in text.lower()
+    assert "Autres formats" not in text
+
+
+def test_html_images_have_a_french_text_alternative(rendered):
+    import re
+
+    _, html_path, _ = rendered
+    text = html_path.read_text(encoding="utf-8")
+    alts = re.findall(r'<img[^>]*\salt="([^"]*)"', text)
+    assert alts and all(len(a) > 20 and a != "Graphique" for a in alts)
+    assert "No description" not in text and "Figure size" not in text
 
 
 def test_html_has_no_code_input(rendered):
@@ -176,36 +225,64 @@ def test_html_has_no_code_input(rendered):
 
 def test_html_title_block_from_metadata(rendered):
     _, html_path, _ = rendered
-    text = squash(html_path.read_text(encoding="utf-8"))
-    assert text.count("<h1>") == 1
-    assert "<h1>Forfait VSM — Bretagne (53) — période P1</h1>" in text
+    raw = html_path.read_text(encoding="utf-8")
+    text = html_text(raw)
+    assert raw.count("<h1") == 1
+    assert "Forfait VSM — Bretagne (53) — période P1" in text
     assert "Bloc de titre du notebook" not in text  # the notebook's own title output is replaced
+    assert 'class="vsm-titre' in raw and 'class="vsm-surtitre' in raw
     for expected in (
-        "Bretagne (53) — CPAM de Bretagne",
-        "<dd>P1</dd>",
+        "ASSURANCE MALADIE" if False else render.KICKER,
+        "Région : Bretagne (53) — CPAM de Bretagne",
+        "Période : P1",
         "1er janvier 2022 – 31 décembre 2023",
         "1er semestre 2024",
         "(medecins-2024)",
         "arrêtée au 31 décembre 2023",
+        "Document produit par l'outil vsm",
     ):
-        assert expected in text
+        assert expected in text, expected
 
 
 def test_html_french_figures_and_masked_table(rendered):
+    import re
+
     _, html_path, _ = rendered
     raw = html_path.read_text(encoding="utf-8")
-    text = squash(raw)
+    text = html_text(raw)
     assert "1 234 567,89 €" in text and "1 001 médecins" in text and "48,7 %" in text
-    assert "<table" in raw and '<td class="num">s</td>' in raw
+    assert "<table" in raw and "<th" in raw  # header cells
+    assert re.search(r'<td[^>]*text-align: right;[^>]*>s</td>', raw)  # a masked count, right-aligned
     assert "secret statistique" in text
     assert secrecy.find_leaks(raw, {"paliers": COUNTS}) == []
 
 
-# --------------------------------------------------------------------------- (a) fallback: PDF
+# --------------------------------------------------------------------------- every engine: PDF
 
 
-def test_pdf_is_a_real_pdf_with_non_blank_pages(rendered, tmp_path):
+def test_pdf_text_page_numbers_and_french_figures(rendered):
     _, _, pdf_path = rendered
+    text = norm(pdf_text(pdf_path, layout=True))
+    pages = text.rstrip("\f").count("\f") + 1
+    assert f"Page 1 / {pages}" in text and f"Page {pages} / {pages}" in text
+    for expected in ("1 234 567,89 €", "1 001 médecins", "48,7 %", "Bretagne (53)", "1er janvier 2022 – 31 décembre 2023"):
+        assert expected in squash(text)
+    assert "Document produit par" in text
+    assert "avertissement technique" not in text
+    assert secrecy.find_leaks(text, {"paliers": COUNTS}) == []
+
+
+def test_pdf_secrecy_note_under_each_masked_table(rendered):
+    _, _, pdf_path = rendered
+    text = compact(pdf_text(pdf_path))
+    assert compact(secrecy.secret_note()) in text
+
+
+# --------------------------------------------------------------------------- built-in engine: what a reader sees
+
+
+def test_pdf_is_a_real_tagged_pdf_with_non_blank_pages(builtin, tmp_path):
+    _, _, pdf_path = builtin
     assert pdf_path.read_bytes().startswith(b"%PDF-")
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) absent : installé par .ci/run")
@@ -214,21 +291,17 @@ def test_pdf_is_a_real_pdf_with_non_blank_pages(rendered, tmp_path):
     assert pages
     for page in pages:
         assert non_blank(page) > 0.01, page.name
+    info = subprocess.run(["pdfinfo", str(pdf_path)], capture_output=True, text=True, timeout=60).stdout
+    assert "Tagged:          yes" in info  # Typst tags the PDF (structure, image alternatives)
+    assert "Forfait VSM — Bretagne (53) — période P1" in info  # document title
 
 
-def test_pdf_text_page_numbers_and_french_figures(rendered):
-    _, _, pdf_path = rendered
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) absent : installé par .ci/run")
-    done = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], check=True, capture_output=True, text=True, timeout=120)
-    text = norm(done.stdout)
-    pages = text.count("\f") or 1
-    assert f"Page 1 / {pages}" in text
-    for expected in ("1 234 567,89 €", "1 001 médecins", "48,7 %", "Bretagne (53)", "1er janvier 2022 – 31 décembre 2023"):
-        assert expected in squash(text)
-    assert "avertissement technique" not in text
-    assert secrecy.find_leaks(done.stdout, {"paliers": COUNTS}) == []
-
+def test_html_is_the_same_document_for_both_engines_sources(builtin):
+    """The built-in engine's HTML is pandoc's conversion of the Markdown that Quarto gets."""
+    _, html_path, _ = builtin
+    raw = html_path.read_text(encoding="utf-8")
+    assert 'name="generator" content="vsm' in raw and "(pandoc)" in raw
+    assert "--bleu-pale: #e8f0f8" in raw and ".vsm-note" in raw  # the shared stylesheet, embedded
 
 # --------------------------------------------------------------------------- (a) errors: nothing half-written
 
@@ -239,7 +312,7 @@ def test_notebook_with_an_error_output_is_refused(executed, tmp_path):
     path = tmp_path / "rapport.ipynb"
     nbformat.write(nb, path)
     with pytest.raises(VsmError, match="erreur d'exécution"):
-        render.render_notebook(path, engine="nbconvert")
+        render.render_notebook(path, engine="integre")
     assert [p.name for p in files_in(tmp_path)] == ["rapport.ipynb"]
 
 
@@ -247,21 +320,29 @@ def test_unexecuted_notebook_is_refused(tmp_path):
     path = tmp_path / "rapport.ipynb"
     nbformat.write(build_notebook(), path)
     with pytest.raises(VsmError, match="n'a pas été exécuté"):
-        render.render_notebook(path, engine="nbconvert")
+        render.render_notebook(path, engine="integre")
     assert [p.name for p in files_in(tmp_path)] == ["rapport.ipynb"]
 
 
 def test_failed_pdf_leaves_no_html_either(executed, tmp_path, monkeypatch):
-    import weasyprint
+    path = place(executed, tmp_path, "rapport.ipynb")
+    monkeypatch.setattr(render, "typst_source", lambda markdown: "#let x = (\n")  # Typst refuses this source
+    with pytest.raises(VsmError, match="Typst n'a pas pu composer le PDF"):
+        render.render_notebook(path, engine="integre")
+    assert [p.name for p in files_in(tmp_path)] == ["rapport.ipynb"]
+
+
+def test_full_disk_while_writing_the_pdf_leaves_nothing(executed, tmp_path, monkeypatch):
+    import errno
 
     path = place(executed, tmp_path, "rapport.ipynb")
 
-    def boom(*args, **kwargs):
-        raise OSError("disque plein")
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(weasyprint.HTML, "write_pdf", boom)
-    with pytest.raises(VsmError, match="Écriture impossible"):  # a write failure is a French error (vsm.results.atomic_path)
-        render.render_notebook(path, engine="nbconvert")
+    monkeypatch.setattr(render, "compile_typst", full)
+    with pytest.raises(VsmError, match="Écriture impossible|plus de place"):  # a French error (vsm.outputs.write_error)
+        render.render_notebook(path, engine="integre")
     assert [p.name for p in files_in(tmp_path)] == ["rapport.ipynb"]
 
 
@@ -273,8 +354,8 @@ def test_missing_notebook_is_a_french_error(tmp_path):
 # --------------------------------------------------------------------------- (b) headless Chromium
 
 
-def test_html_displays_in_headless_chromium(rendered, tmp_path):
-    _, html_path, _ = rendered
+def test_html_displays_in_headless_chromium(builtin, tmp_path):
+    _, html_path, _ = builtin
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("chromium absent : installé par .ci/run (paquet Debian chromium)")
@@ -299,35 +380,45 @@ def test_html_displays_in_headless_chromium(rendered, tmp_path):
 
 
 def test_quarto_command_line():
-    assert render.quarto_command("rapport.ipynb", "html", "_rendu") == [
-        "quarto", "render", "rapport.ipynb", "--to", "html", "--no-execute", "--output-dir", "_rendu",
+    assert render.quarto_command("rapport.qmd", "html", "_rendu") == [
+        "quarto", "render", "rapport.qmd", "--to", "html", "--no-execute", "--output-dir", "_rendu",
     ]
-    assert render.quarto_command(Path("a/b.ipynb"), "typst", Path("out")) == [
-        "quarto", "render", "a/b.ipynb", "--to", "typst", "--no-execute", "--output-dir", "out",
+    assert render.quarto_command(Path("a/b.qmd"), "typst", Path("out")) == [
+        "quarto", "render", "a/b.qmd", "--to", "typst", "--no-execute", "--output-dir", "out",
     ]
     with pytest.raises(VsmError, match="Format Quarto inconnu"):
-        render.quarto_command("rapport.ipynb", "pdf", "_rendu")
+        render.quarto_command("rapport.qmd", "pdf", "_rendu")
 
 
-def test_quarto_project_configuration():
+def test_quarto_project_shares_the_template_filter_and_stylesheet():
     config = yaml.safe_load(render.QUARTO_CONFIG.read_text(encoding="utf-8"))
     assert config["execute"]["enabled"] is False and config["execute"]["echo"] is False
-    assert config["format"]["html"]["embed-resources"] is True
-    assert config["format"]["html"]["css"] == render.CSS_PATH.name
-    assert config["format"]["typst"]["papersize"] == "a4"
-    assert config["format"]["typst"]["page-numbering"] == "1 / 1"
+    html = config["format"]["html"]
+    assert html["embed-resources"] is True and html["minimal"] is True and html["format-links"] is False
+    assert html["css"] == render.CSS_PATH.name
+    partials = config["format"]["typst"]["template-partials"]
+    assert partials == ["templates/typst-template.typ", "templates/typst-show.typ"]
+    for partial in partials:  # the very files the built-in engine's pandoc template includes
+        assert (render.NOTEBOOKS_DIR / partial).is_file()
+        assert f"${Path(partial).name}()$" in render.TYPST_TEMPLATE.read_text(encoding="utf-8")
+    assert config["filters"] == ["templates/vsm.lua"] and render.LUA_FILTER == render.NOTEBOOKS_DIR / "templates/vsm.lua"
     assert config["lang"] == "fr"
 
 
-def test_quarto_notebook_has_front_matter_and_fiche(executed):
+def test_report_markdown_is_what_both_engines_get(executed, tmp_path):
+    """One content model: title box, every cell's Markdown, images with their alternative, footer."""
     nb = nbformat.read(executed, as_version=4)
     clean, heading = render.prepare_notebook(nb)
     block = render.title_block(nb.metadata, heading)
-    quarto_nb = render.quarto_notebook(clean, block)
-    front = quarto_nb.cells[0]
-    assert front.cell_type == "raw"
-    assert yaml.safe_load(front.source.strip("-\n")) == {"title": "Forfait VSM — Bretagne (53) — période P1", "lang": "fr"}
-    assert "**Fenêtre d'observation :** 1er janvier 2022 – 31 décembre 2023" in quarto_nb.cells[1].source
+    markdown = render.notebook_markdown(clean, block, tmp_path)
+    front = yaml.safe_load(markdown.split("---\n", 2)[1])
+    assert front == {"lang": "fr", "pagetitle": "Forfait VSM — Bretagne (53) — période P1", "vsm-entete": "Bretagne (53) · P1"}
+    assert "::: {.vsm-titre}" in markdown and "::: {.vsm-surtitre}" in markdown and "::: {.vsm-pied}" in markdown
+    assert "**Fenêtre d'observation :** 1er janvier 2022 – 31 décembre 2023" in markdown
+    assert "# Forfait VSM — Bretagne (53) — période P1 {.unnumbered .unlisted}" in markdown
+    assert "| Palier |" in markdown  # the notebook's bare DataFrame (text/html) became a pipe table
+    assert "![" in markdown and (tmp_path / "figure-1.png").is_file()
+    assert "<table" not in markdown and "<div" not in markdown
 
 
 def test_quarto_engine_without_quarto_is_a_french_error(executed, tmp_path, monkeypatch):
@@ -345,6 +436,83 @@ def test_quarto_render_for_real(executed, tmp_path):
     assert pdf_path.read_bytes().startswith(b"%PDF-")
 
 
+# --------------------------------------------------------------------------- Typst markup in the text
+
+
+TYPST_MARKUP_CELLS = [
+    "+ 20 % du forfait brut si part structurée ≥ 1/3",
+    "- 5 points de part",
+    "= montant retenu",
+    "/ par professionnel",
+    "1. premier cas",
+    "12. douzième cas",
+    "+20 % collé",
+    "* étoile",
+    "# dièse",
+    "$ dollar",
+    "@ arobase",
+    "_ souligné",
+    "< chevron >",
+]
+
+
+@pytest.mark.parametrize("bold", [False, True])
+def test_cells_that_look_like_typst_markup_are_printed_as_written(tmp_path, bold):
+    """A cell starting with « + », « - », « = », « / » or « 3. » is text, not a Typst list or
+    heading: rendered through pandoc → Typst → PDF and read back with pdftotext."""
+    from vsm.display import markdown_table
+
+    frame = pd.DataFrame({"Règle": [f"R{i}" for i in range(len(TYPST_MARKUP_CELLS))] + ["Total"],
+                          "Valeur": TYPST_MARKUP_CELLS + ["+ 1 total"]})
+    block = render.TitleBlock("Essai", [("Région", "+ 3 essai")], "Essai")
+    paragraph = "\n\n".join(f"{md_escape_start(c)}" for c in TYPST_MARKUP_CELLS)
+    text = "\n\n".join([markdown_table(frame), paragraph])
+    if bold:
+        text = text.replace("| R", "| **R")  # the first inline inside bold text: escaped too
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(text)]
+    markdown = render.notebook_markdown(nb, block, tmp_path)
+    pdf = tmp_path / "essai.pdf"
+    render.compile_typst(render.typst_source(markdown), tmp_path, pdf)
+    read = compact(pdf_text(pdf))
+    for cell in TYPST_MARKUP_CELLS + ["+ 1 total", "+ 3 essai"]:
+        assert read.count(compact(cell)) >= (1 if "total" in cell or "essai" in cell else 2), cell
+    assert "1.20%" not in read and "•5points" not in read
+
+
+def md_escape_start(text: str) -> str:
+    """A paragraph starting like a Markdown list or heading is escaped for Markdown itself."""
+    from vsm.display import md_escape
+
+    escaped = md_escape(text)
+    return ("\\" + escaped) if escaped[:1] in "+-=/" or escaped[:1].isdigit() else escaped
+
+
+def test_not_rendered_notebooks_are_named_with_the_reason(executed, tmp_path):
+    """`vsm render` never renders 2 reports out of 3 silently: a partial notebook left by an
+    interrupted execution, or a notebook the batch index lists but is missing, is named."""
+    import json
+
+    root = tmp_path / "reports"
+    place(executed, root, "medecins-2024/P1/53/rapport.ipynb")
+    partial = place(executed, root, "medecins-2024/P1/02/.rapport.partiel.ipynb")
+    (root / "medecins-2024" / "rapports.json").write_text(json.dumps({"notebooks": [
+        {"path": "P1/53/rapport.ipynb", "status": "ok"},
+        {"path": "P1/02/rapport.ipynb", "status": "ok"},
+        {"path": "P1/11/rapport.ipynb", "status": "ok"},
+    ]}), encoding="utf-8")
+    missing = render.not_rendered(root)
+    assert [m.notebook.relative_to(root).as_posix() for m in missing] == ["medecins-2024/P1/02/rapport.ipynb", "medecins-2024/P1/11/rapport.ipynb"]
+    assert partial.name in missing[0].reason and "rapports.json" in missing[1].reason
+    result = CliRunner().invoke(cli, ["render", "--reports", str(root)])
+    assert result.exit_code != 0
+    assert "2 notebook(s) sur 3 n'ont pas été rendus" in result.output
+    assert "P1/02/rapport.ipynb" in result.output and "P1/11/rapport.ipynb" in result.output
+    assert (root / "medecins-2024/P1/53/rapport.pdf").is_file()  # the others are rendered all the same
+    index = (root / "index.html").read_text(encoding="utf-8")
+    assert "Rendus en échec" in index and "P1/11/rapport.ipynb" in index
+
+
 # --------------------------------------------------------------------------- (d) every report and the index
 
 
@@ -356,7 +524,7 @@ def test_render_all_and_index(executed, tmp_path):
         executed, root, "medecins-2024/P1/national/synthese.ipynb",
         kind="national", region="national", region_name="France entière", caisse=None,
     )
-    results = render.render_all(root, jobs=2, engine="nbconvert")
+    results = render.render_all(root, jobs=2, engine="integre")
     assert len(results) == 3 and not any(r.error for r in results)
     index = (root / "index.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in index
@@ -380,7 +548,7 @@ def test_render_all_reports_failures_and_still_indexes_the_others(executed, tmp_
     failed = place(executed, root, "medecins-2024/P1/06/rapport.ipynb", region="06", status="échec", error="KeyError : '06'")
     failed.with_suffix(".html").write_text("ancien rendu", encoding="utf-8")  # from an earlier, successful run
     with pytest.raises(VsmError, match="1 notebook"):
-        render.render_all(root, jobs=1, engine="nbconvert")
+        render.render_all(root, jobs=1, engine="integre")
     index = (root / "index.html").read_text(encoding="utf-8")
     assert 'href="medecins-2024/P1/53/rapport.html"' in index
     assert "Rendus en échec" in index and "06/rapport.html" not in index
@@ -390,9 +558,11 @@ def test_render_all_reports_failures_and_still_indexes_the_others(executed, tmp_
 def test_cli_render(executed, tmp_path):
     root = tmp_path / "reports"
     place(executed, root, "medecins-2024/P1/53/rapport.ipynb")
-    result = CliRunner().invoke(cli, ["render", "--reports", str(root), "--moteur", "nbconvert"])
+    result = CliRunner().invoke(cli, ["render", "--reports", str(root), "--moteur", "integre"])
     assert result.exit_code == 0, result.output
-    assert "1 rapport(s) rendus en HTML et PDF avec nbconvert et WeasyPrint" in result.output
+    assert "1 rapport(s) rendus en HTML et PDF avec le moteur intégré (pandoc, Typst)" in result.output
+    former = CliRunner().invoke(cli, ["render", "--reports", str(root), "--moteur", "nbconvert"])  # the former name
+    assert former.exit_code == 0 and "moteur intégré" in former.output
     assert (root / "index.html").is_file()
     empty = CliRunner().invoke(cli, ["render", "--reports", str(tmp_path / "vide")])
     assert empty.exit_code == 2
@@ -450,11 +620,45 @@ def test_render_only_some_notebooks_keeps_the_others_in_the_index(executed, tmp_
     lists a report rendered earlier (and up to date), never a stale one."""
     root = tmp_path / "reports"
     earlier = place(executed, root, "medecins-2024/P1/53/rapport.ipynb")
-    render.render_notebook(earlier, engine="nbconvert")
+    render.render_notebook(earlier, engine="integre")
     stale = place(executed, root, "medecins-2024/P2/53/rapport.ipynb", period="P2")
     fresh = place(executed, root, "medecins-2024/P1/06/rapport.ipynb", region="06", region_name="Mayotte", caisse="CSS de Mayotte")
-    results = render.render_all(root, jobs=1, engine="nbconvert", notebooks=[fresh], strict=False)
+    results = render.render_all(root, jobs=1, engine="integre", notebooks=[fresh], strict=False)
     assert [r.notebook for r in results] == [fresh] and results[0].seconds > 0
     index = (root / "index.html").read_text(encoding="utf-8")
     assert 'href="medecins-2024/P1/06/rapport.html"' in index and 'href="medecins-2024/P1/53/rapport.pdf"' in index
     assert "P2/53" not in index and not stale.with_suffix(".html").exists()
+
+
+def test_quarto_reads_the_markdown_like_the_builtin_engine():
+    config = yaml.safe_load(render.QUARTO_CONFIG.read_text(encoding="utf-8"))
+    assert config["from"] == render.PANDOC_MARKDOWN.split("  ")[0]
+
+
+def test_markdown_table_alignment_totals_and_widths():
+    """One representation of a table: pipe table, numbers right, totals bold, a numeric column
+    never narrower (in the relative widths) than its longest amount, the separator line long
+    enough for pandoc to always use these widths."""
+    import re
+
+    from vsm.display import markdown_table
+
+    amount = fr.eur(1344426.05)
+    frame = pd.DataFrame({
+        "Code": ["11", "24", ""],
+        "Région": ["Île-de-France", "Provence-Alpes-Côte d'Azur et encore un long nom de région", "France entière"],
+        "Professionnels": ["1 352", "s", "8 000"],
+        "Montant total": [amount, fr.eur(288210.85), fr.eur(8083532.83)],
+    })
+    text = markdown_table(frame, "s : secret statistique.")
+    lines = text.splitlines()
+    separator = lines[1]
+    cells = separator.strip("|").split("|")
+    assert [c.endswith(":") for c in cells] == [True, False, True, True]
+    assert len(separator) > 100
+    dashes = [c.count("-") for c in cells]
+    assert dashes[3] / sum(dashes) * 100 >= len(amount)  # ≥ its characters, out of ~100 a line
+    assert "**France entière**" in lines[4] and f"**{fr.eur(8083532.83)}**" in lines[4]  # the total row, in bold
+    assert "**" not in lines[2] + lines[3]
+    assert text.endswith("::: {.vsm-note}\ns : secret statistique.\n:::")
+    assert re.match(r"^\|\s*$", markdown_table(pd.DataFrame({"a": ["x"]})).splitlines()[0]) is None

@@ -361,7 +361,8 @@ def test_regional_report_reads_the_results_once_and_filters(results_dir, rules, 
     assert len(report.results) == 10 and len(report.regional) == 6
     assert "Martinique (02)" in norm(str(report.title()))
     assert "5 850,00 €" in norm(str(report.key_figures()))
-    assert "<table" in report.comparison()._repr_html_()
+    table = report.comparison()._repr_markdown_()
+    assert table.startswith("| ") and "|:-" in table and "-:|" in table  # a pipe table, numbers right-aligned
     chart = report.share_chart()
     assert chart.png().startswith(b"\x89PNG")
     assert "part de VSM des professionnels éligibles" in norm(repr(chart))
@@ -537,7 +538,10 @@ def test_structure_section_with_and_without_results(demo):
     assert tables[0].frame.iloc[-1]["Médecins"] == "s"
     counts = report.count_tables()
     assert {"structure points", "structure indicateurs"} <= set(counts)
-    assert secrecy.find_leaks(tables[0]._repr_html_() + tables[1]._repr_html_(),
+    import pypandoc  # the tables as a reader gets them: pandoc's HTML of their Markdown
+
+    shown = pypandoc.convert_text(tables[0]._repr_markdown_() + "\n\n" + tables[1]._repr_markdown_(), "html", format="markdown")
+    assert secrecy.find_leaks(shown,
                               {k: counts[k] for k in ("structure points", "structure indicateurs")}) == []
     bare = r.RegionalReport(report.rules, "P1", report.region, report.results, report.entry)
     assert "omise" in str(bare.structure()[0])

@@ -36,8 +36,9 @@ from .errors import VsmError
 )
 @click.option("--render/--no-render", "render", default=True, help="Mettre en page chaque rapport en HTML et PDF (défaut : oui).")
 @click.option(
-    "--moteur", "engine", type=click.Choice(["auto", "quarto", "nbconvert"]), default="auto", show_default=True,
-    help="Moteur de rendu : Quarto s'il est sur le PATH (auto), sinon nbconvert et WeasyPrint.",
+    "--moteur", "engine", type=click.Choice(["auto", "quarto", "integre", "nbconvert"]), default="auto", show_default=True,
+    help="Moteur de rendu : Quarto s'il est sur le PATH (auto), sinon le moteur intégré (pandoc puis Typst ; "
+    "« nbconvert » est son ancien nom).",
 )
 @click.option("--progress/--no-progress", default=True, help="Barre de progression.")
 def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path, patientele_path, structure_path, render, engine, progress) -> None:

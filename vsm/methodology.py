@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .display import Prose  # noqa: F401 (re-exported for the notebooks)
+from .display import Prose, markdown_table  # noqa: F401 (Prose re-exported for the notebooks)
 from . import present as fr
 from .examples import Examples, check_examples, load_examples
 from .forfait import compute
@@ -53,15 +53,16 @@ _COMPARISON = {">=": "≥", ">": ">"}
 
 @dataclass(frozen=True)
 class Table:
-    """A DataFrame shown without its index: HTML in a notebook, a plain-text table otherwise.
+    """A DataFrame shown without its index: a pandoc Markdown table in a notebook (vsm.display,
+    the one representation every engine renders), a plain-text table otherwise.
 
     The plain text (``text/plain``) is deterministic, so that nbval can compare it.
     """
 
     frame: pd.DataFrame
 
-    def _repr_html_(self) -> str:
-        return self.frame.to_html(index=False, escape=True, na_rep="—")
+    def _repr_markdown_(self) -> str:
+        return markdown_table(self.frame)
 
     def __str__(self) -> str:
         return as_text(self.frame)

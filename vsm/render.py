@@ -1,20 +1,26 @@
 """Executed report notebooks → one self-contained HTML file and one PDF, in French.
 
-Two engines give the same two files (``<stem>.html`` and ``<stem>.pdf`` beside the notebook,
-i.e. ``rapport.html`` / ``rapport.pdf`` for a regional report):
+One content model: every output of a report notebook is pandoc Markdown (``text/markdown``:
+prose, pipe tables, notes as fenced divs) or a PNG image with its French description
+(vsm/display.py). :func:`notebook_markdown` assembles the outputs into ONE Markdown document
+(title box, content, footer) and an engine renders it into the same two files
+(``<stem>.html`` and ``<stem>.pdf`` beside the notebook):
 
-- **Quarto**, when ``quarto`` is on the PATH: notebooks/_quarto.yml (HTML with embedded
-  resources, PDF through Typst, no execution, no code shown);
-- otherwise **nbconvert + WeasyPrint**: nbconvert's HTML exporter without any input cell,
-  then our page (title block, notebooks/rapport.css) and WeasyPrint for the A4 PDF with
-  page numbers.
+- **the built-in engine** (« integre », the default without Quarto): pandoc
+  (pypandoc-binary) → HTML with notebooks/templates/vsm.html and notebooks/rapport.css, all
+  embedded; pandoc → Typst with notebooks/templates/vsm.typ, compiled to PDF by the ``typst``
+  package;
+- **Quarto**, when ``quarto`` is on the PATH: the same Markdown as ``<stem>.qmd`` with
+  notebooks/_quarto.yml (same stylesheet, same Typst template through template-partials,
+  same Lua filter notebooks/templates/vsm.lua).
 
 ``vsm reports`` calls :func:`render_all` as its last step, on the notebooks it has just
 executed (the index also lists the reports rendered earlier and still up to date); ``vsm
-render`` does it alone. A notebook is never executed again here: papermill did it (``vsm
-reports``); a notebook with
-an error output or without any output is refused. Both files are written through temporary
-files renamed at the end, so that an error never leaves a partial or a lonely file behind.
+render`` does it alone, and names every expected notebook it could not render
+(:func:`not_rendered`). A notebook is never executed again here: papermill did it (``vsm
+reports``); a notebook with an error output or without any output is refused. Both files are
+written through temporary files renamed at the end, so that an error never leaves a partial
+or a lonely file behind.
 
 The title block comes from ``nb.metadata["vsm"]`` (written by ``vsm reports``): region
 (a code or "national"), region_name, caisse, period, start, end, payment, complement_of,
@@ -29,8 +35,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-import functools
 import html
+import json
 import os
 import re
 import shutil
@@ -46,6 +52,7 @@ import nbformat
 
 from . import __version__
 from . import present as fr
+from .display import md_escape
 from .errors import VsmError
 from .paths import NOTEBOOKS_DIR
 from .results import atomic_path
@@ -134,7 +141,7 @@ def _region_text(meta: dict) -> tuple[str, str | None, bool]:
         if region is not None:
             name = name or region.nom
             caisse = caisse or region.caisse
-    except Exception:  # regions.yml unreadable: the metadata alone is enough for a title
+    except (VsmError, OSError):  # regions.yml unreadable: the metadata alone is enough for a title
         pass
     return (f"{name} ({code})" if name else code), caisse, False
 
@@ -176,23 +183,28 @@ def title_block(metadata: dict, heading: str | None = None, fallback: str = "Rap
     return TitleBlock(title=title, fields=fields, running_title=running)
 
 
-def title_html(block: TitleBlock) -> str:
-    rows = "\n".join(
-        f"    <dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd>" for label, value in block.fields
-    )
-    fiche = f'\n  <dl class="vsm-fiche">\n{rows}\n  </dl>' if rows else ""
-    return (
-        '<header class="vsm-titre">\n'
-        f'  <p class="vsm-surtitre">{html.escape(KICKER)}</p>\n'
-        f"  <h1>{html.escape(block.title)}</h1>{fiche}\n"
-        "</header>"
-    )
-
-
 def title_markdown(block: TitleBlock) -> str:
-    """The same « fiche » in Markdown, for Quarto (the title itself goes in the front matter)."""
-    lines = [f"**{label} :** {value}" for label, value in block.fields]
-    return "::: {.vsm-fiche}\n" + "\\\n".join(lines) + "\n:::"
+    """The title box in pandoc Markdown, the same for both engines: kicker, « # » title and
+    the « fiche » lines (CSS styles the divs in HTML, the Lua filter makes them Typst calls)."""
+    lines = [f"**{md_escape(label)} :** {md_escape(value)}" for label, value in block.fields]
+    fiche = ("\n\n::: {.vsm-fiche}\n" + "\\\n".join(lines) + "\n:::") if lines else ""
+    return (
+        "::: {.vsm-titre}\n"
+        f"::: {{.vsm-surtitre}}\n{md_escape(KICKER)}\n:::\n\n"
+        f"# {md_escape(block.title)} {{.unnumbered .unlisted}}"
+        f"{fiche}\n"
+        ":::"
+    )
+
+
+def footer_markdown(produced: dt.date | None = None) -> str:
+    produced = produced or dt.date.today()
+    return (
+        "::: {.vsm-pied}\n"
+        f"Document produit par l'outil vsm {md_escape(__version__)} le {fr.date(produced)}, à partir d'un notebook "
+        "déjà exécuté : aucun chiffre n'est recalculé à la mise en page.\n"
+        ":::"
+    )
 
 
 # --------------------------------------------------------------------------- notebook clean-up
@@ -299,145 +311,166 @@ def prepare_notebook(nb, path: Path | str = "notebook") -> tuple[nbformat.Notebo
     return nb, heading
 
 
-# --------------------------------------------------------------------------- fallback: nbconvert + WeasyPrint
+# --------------------------------------------------------------------------- one content model: Markdown + images
 
-_NUMERIC = re.compile(r"^[−\-+]?\d[\d\s\u202f\u00a0]*([.,]\d+)?(\s?[€%])?$|^[—–-]$")
+TEMPLATES_DIR = NOTEBOOKS_DIR / "templates"
+LUA_FILTER = TEMPLATES_DIR / "vsm.lua"
+TYPST_TEMPLATE = TEMPLATES_DIR / "vsm.typ"
+HTML_TEMPLATE = TEMPLATES_DIR / "vsm.html"
+IMAGE_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
+PANDOC_MARKDOWN = "markdown-smart-implicit_header_references"  # text printed as written (apostrophes too)
+_ALT_FALLBACK = "Graphique du rapport (sans description fournie par le notebook)"
 
 
-def _css() -> str:
-    return CSS_PATH.read_text(encoding="utf-8")
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
 
 
-def _polish(body: str, symbol: str) -> str:
-    """Post-process nbconvert's body: French alt texts, table classes, no empty cells."""
+def _html_table_frame(table):
+    """An HTML table (pandas' ``to_html`` with its index) → a DataFrame of texts."""
+    import pandas as pd
+
+    head = table.find("thead")
+    header_rows = head.find_all("tr") if head is not None else []
+    headers = [[c.get_text(" ", strip=True) for c in row.find_all(["th", "td"])] for row in header_rows]
+    if len(headers) == 2 and len(headers[0]) == len(headers[1]) and not headers[0][0] and not any(headers[1][1:]):
+        headers = [[headers[1][0], *headers[0][1:]]]  # pandas' index name on a second header row
+    body_rows = [r for r in table.find_all("tr") if r.find_parent("thead") is None]
+    rows = [[c.get_text(" ", strip=True) for c in row.find_all(["th", "td"])] for row in body_rows]
+    width = max([len(r) for r in rows + headers] or [0])
+    columns = headers[-1] if headers else [""] * width
+    columns = [*columns, *[""] * (width - len(columns))]
+    columns = [c or ("\u00a0" * (i + 1)) for i, c in enumerate(columns)]  # pipe tables need distinct headers
+    return pd.DataFrame([[*r, *[""] * (width - len(r))] for r in rows], columns=columns)
+
+
+def _html_markdown(fragment: str) -> str:
+    """A foreign ``text/html`` output (a bare pandas DataFrame, say) → pandoc Markdown, so that
+    it goes through the same path as everything else (vsm's own objects never emit HTML):
+    its tables become pipe tables like vsm's, the rest goes through pandoc."""
+    import pypandoc
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(body, "html.parser")
-    for cell in soup.select("div.cell"):
-        if not cell.get_text(strip=True) and not cell.find(["img", "svg", "table"]):
-            cell.decompose()
-    for style in soup.find_all("style"):  # pandas' default « scoped » style would override ours
-        if style.has_attr("scoped") and ".dataframe" in style.get_text():
-            style.decompose()
-    for img in soup.find_all("img"):
-        if not img.get("alt") or "No description" in img.get("alt", ""):
-            img["alt"] = "Graphique"
+    from .display import markdown_table
+
+    soup = BeautifulSoup(fragment, "html.parser")
+    for style in soup.find_all(["style", "script"]):
+        style.decompose()
+    parts = []
     for table in soup.find_all("table"):
-        for attr in ("border", "style"):
-            table.attrs.pop(attr, None)
-        _merge_index_header(table)
-        widest = max((len(tr.find_all(["td", "th"])) for tr in table.find_all("tr")), default=0)
-        if widest >= 9:  # printed smaller, so that it fits the A4 width
-            table["class"] = [*table.get("class", []), "vsm-large"]
-        for tr in table.find_all("tr"):
-            tr.attrs.pop("style", None)
-            first = tr.find(["th", "td"])
-            if first is not None and first.get_text(strip=True) in ("Total", "Ensemble", "France entière"):
-                tr["class"] = [*tr.get("class", []), "vsm-total"]
-        for cell in table.find_all(["td", "th"]):
-            text = cell.get_text(strip=True)
-            if text and (_NUMERIC.match(text) or text == symbol):
-                cell["class"] = [*cell.get("class", []), "num"]
-            elif any(len(word) > 16 for word in text.split()):  # file names, hashes: may break anywhere
-                cell["class"] = [*cell.get("class", []), "vsm-long"]
-        # header cells of numeric columns are right-aligned too
-        rows = table.find_all("tr")
-        header = table.find("thead")
-        if header is not None and rows:
-            body_rows = [r for r in rows if r.find_parent("thead") is None]
-            for head_row in header.find_all("tr"):
-                for position, th in enumerate(head_row.find_all(["th", "td"])):
-                    column = [r.find_all(["td", "th"])[position] for r in body_rows if len(r.find_all(["td", "th"])) > position]
-                    if column and all("num" in c.get("class", []) for c in column):
-                        th["class"] = [*th.get("class", []), "num"]
-        if not (table.parent is not None and "vsm-tableau" in (table.parent.get("class") or [])):
-            wrapper = soup.new_tag("div", attrs={"class": "vsm-tableau"})
-            table.wrap(wrapper)
-    return str(soup)
-
-
-def _merge_index_header(table) -> None:
-    """pandas puts the index name on a second header row of empty cells: move it into the
-    empty corner cell of the first row instead."""
-    thead = table.find("thead")
-    if thead is None:
-        return
-    rows = thead.find_all("tr")
-    if len(rows) != 2:
-        return
-    first, second = (row.find_all(["th", "td"]) for row in rows)
-    if (
-        len(first) == len(second)
-        and not first[0].get_text(strip=True)
-        and second[0].get_text(strip=True)
-        and not any(cell.get_text(strip=True) for cell in second[1:])
-    ):
-        first[0].string = second[0].get_text(strip=True)
-        rows[1].decompose()
+        parts.append(markdown_table(_html_table_frame(table), symbol=_secret_symbol()))
+        table.decompose()
+    rest = str(soup).strip()
+    if BeautifulSoup(rest, "html.parser").get_text(strip=True):
+        parts.insert(0, pypandoc.convert_text(rest, "markdown-raw_html-native_divs-native_spans", format="html",
+                                              extra_args=["--wrap=none"]).strip())
+    return "\n\n".join(parts)
 
 
 def _secret_symbol() -> str:
-    try:
-        from .secrecy import settings
+    from .secrecy import settings
 
+    try:
         return settings().symbol
-    except Exception:
+    except (VsmError, OSError):  # the secrecy settings unreadable: the default symbol
         return "s"
 
 
-@functools.lru_cache(maxsize=1)
-def _html_exporter():
-    """One exporter per process: building it loads its Jinja templates (0.1 s, four times the
-    conversion of a short notebook; vsm releve renders hundreds)."""
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(
-        template_name="basic",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_anchor_links=True,
-        embed_images=True,
-    )
+def _fence(text: str) -> str:
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return f"{fence}\n{text.rstrip()}\n{fence}"
 
 
-def html_document(nb, block: TitleBlock, resources_dir: Path) -> str:
-    """The complete, self-contained HTML page of a prepared notebook."""
-    body, _ = _html_exporter().from_notebook_node(nb, resources={"metadata": {"path": str(resources_dir)}})
-    body = _polish(body, _secret_symbol())
-    produced = fr.date(dt.date.today())
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta name="generator" content="vsm {html.escape(__version__)} (nbconvert, WeasyPrint)">\n'
-        f"<title>{html.escape(block.title)}</title>\n"
-        f"<style>\n{_css()}\n"
-        f'@page {{ @top-left {{ content: "{_css_string(block.running_title)}"; }} }}\n'
-        "</style>\n</head>\n<body>\n"
-        '<main class="vsm-rapport">\n'
-        f"{title_html(block)}\n"
-        f"{body}\n"
-        f'<footer class="vsm-pied">Document produit par l\'outil vsm {html.escape(__version__)} le {produced}, '
-        "à partir d'un notebook déjà exécuté : aucun chiffre n'est recalculé à la mise en page.</footer>\n"
-        "</main>\n</body>\n</html>\n"
-    )
+def _output_markdown(output, media_dir: Path, counter: list[int]) -> str | None:
+    """One notebook output → Markdown, the precedence Quarto applies to Typst/PDF:
+    text/markdown, then an image (with its text alternative), then text/html, then text/plain."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return _fence(_text(output.get("text"))) if _text(output.get("text")).strip() else None
+    if kind not in ("display_data", "execute_result"):
+        return None
+    data = output.get("data") or {}
+    if "text/markdown" in data:
+        return _text(data["text/markdown"]).strip()
+    for mime, suffix in IMAGE_TYPES.items():
+        if mime in data:
+            import base64
+
+            counter[0] += 1
+            name = f"figure-{counter[0]}{suffix}"
+            (media_dir / name).write_bytes(base64.b64decode(_text(data[mime])))
+            plain = _text(data.get("text/plain")).strip()
+            alt = plain if plain and not _REPR_ONLY.match(plain) else _ALT_FALLBACK
+            quoted = alt.replace("\\", "\\\\").replace('"', '\\"')
+            return f'![{md_escape(alt)}]({name}){{fig-alt="{quoted}" width="100%"}}'
+    if "text/html" in data:
+        return _html_markdown(_text(data["text/html"]))
+    if "text/plain" in data:
+        return _fence(_text(data["text/plain"]))
+    return None
 
 
-def _css_string(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+def notebook_markdown(nb, block: TitleBlock, media_dir: Path, produced: dt.date | None = None) -> str:
+    """The whole report as ONE pandoc Markdown document (front matter, title box, every
+    cell, footer); images are written in ``media_dir``. Both engines render this text."""
+    import yaml
+
+    front = {"lang": "fr", "pagetitle": block.title, "vsm-entete": block.running_title or block.title}
+    parts = [f"---\n{yaml.safe_dump(front, allow_unicode=True, sort_keys=False)}---", title_markdown(block)]
+    counter = [0]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source.strip())
+        elif cell.cell_type == "raw":
+            continue
+        else:
+            for output in cell.get("outputs", []):
+                text = _output_markdown(output, media_dir, counter)
+                if text:
+                    parts.append(text)
+    parts.append(footer_markdown(produced))
+    return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def _render_fallback(nb, block: TitleBlock, resources_dir: Path, html_tmp: Path, pdf_tmp: Path) -> None:
-    import logging
+def _pandoc(markdown: str, to: str, extra: list[str]) -> str:
+    import pypandoc
 
-    from weasyprint import HTML
+    try:
+        return pypandoc.convert_text(markdown, to, format=PANDOC_MARKDOWN,
+                                     extra_args=["--wrap=none", f"--lua-filter={LUA_FILTER}", *extra])
+    except (RuntimeError, OSError) as exc:
+        raise VsmError(f"pandoc n'a pas pu convertir le rapport en {to} : {exc}") from None
 
-    document = html_document(nb, block, resources_dir)
-    html_tmp.write_text(document, encoding="utf-8")
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    HTML(string=document, base_url=str(resources_dir)).write_pdf(pdf_tmp)
+
+def html_document(markdown: str, media_dir: Path) -> str:
+    """The self-contained HTML page (images and rapport.css embedded, no external resource)."""
+    return _pandoc(markdown, "html5", [
+        "--standalone", "--embed-resources", f"--template={HTML_TEMPLATE}", f"--css={CSS_PATH}",
+        f"--resource-path={media_dir}", f"--metadata=vsm-version:{__version__}",
+    ])
+
+
+def typst_source(markdown: str) -> str:
+    """The Typst source, with the template shared with Quarto (notebooks/templates)."""
+    return _pandoc(markdown, "typst", [f"--template={TYPST_TEMPLATE}"])
+
+
+def compile_typst(source: str, work_dir: Path, pdf_path: Path) -> None:
+    import typst
+
+    main = work_dir / "rapport.typ"
+    main.write_text(source, encoding="utf-8")
+    try:
+        typst.compile(str(main), output=str(pdf_path), root=str(work_dir), font_paths=[str(TEMPLATES_DIR)])
+    except typst.TypstError as exc:
+        raise VsmError(f"Typst n'a pas pu composer le PDF : {exc}") from None
+
+
+def _render_builtin(markdown: str, media_dir: Path, html_tmp: Path, pdf_tmp: Path) -> None:
+    html_tmp.write_text(html_document(markdown, media_dir), encoding="utf-8")
+    compile_typst(typst_source(markdown), media_dir, pdf_tmp)
 
 
 # --------------------------------------------------------------------------- Quarto
@@ -447,80 +480,84 @@ def quarto_available() -> bool:
     return shutil.which("quarto") is not None
 
 
-def quarto_command(ipynb: Path | str, fmt: str, out_dir: Path | str) -> list[str]:
-    """The Quarto command line rendering an executed notebook without executing it again.
+def quarto_command(source: Path | str, fmt: str, out_dir: Path | str) -> list[str]:
+    """The Quarto command line rendering the report's Markdown (nothing is executed).
 
     ``fmt``: « html » (self-contained thanks to _quarto.yml's embed-resources) or « typst »
-    (PDF). Run it from the folder holding _quarto.yml and the notebook.
+    (PDF). Run it from the folder holding _quarto.yml, templates/ and the document.
     """
     if fmt not in ("html", "typst"):
         raise VsmError(f"Format Quarto inconnu : « {fmt} » (html ou typst).")
-    return ["quarto", "render", str(ipynb), "--to", fmt, "--no-execute", "--output-dir", str(out_dir)]
+    return ["quarto", "render", str(source), "--to", fmt, "--no-execute", "--output-dir", str(out_dir)]
 
 
-def quarto_notebook(nb, block: TitleBlock) -> nbformat.NotebookNode:
-    """The prepared notebook with Quarto's front matter (title, lang) and the « fiche » cell."""
-    import yaml
-
-    nb = copy.deepcopy(nb)
-    front = yaml.safe_dump({"title": block.title, "lang": "fr"}, allow_unicode=True, sort_keys=False)
-    cells = [nbformat.v4.new_raw_cell(f"---\n{front}---")]
-    if block.fields:
-        cells.append(nbformat.v4.new_markdown_cell(title_markdown(block)))
-    nb.cells = cells + list(nb.cells)
-    return nb
-
-
-def _render_quarto(nb, block: TitleBlock, stem: str, html_tmp: Path, pdf_tmp: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="vsm-quarto-") as work:
-        work_dir = Path(work)
-        shutil.copyfile(QUARTO_CONFIG, work_dir / "_quarto.yml")
-        shutil.copyfile(CSS_PATH, work_dir / "rapport.css")
-        nbformat.write(quarto_notebook(nb, block), work_dir / f"{stem}.ipynb")
-        env = {**os.environ, "QUARTO_PYTHON": sys.executable}
-        for fmt, suffix, target in (("html", ".html", html_tmp), ("typst", ".pdf", pdf_tmp)):
-            command = quarto_command(f"{stem}.ipynb", fmt, QUARTO_OUT)
+def _render_quarto(markdown: str, media_dir: Path, stem: str, html_tmp: Path, pdf_tmp: Path) -> None:
+    work_dir = media_dir
+    shutil.copyfile(QUARTO_CONFIG, work_dir / "_quarto.yml")
+    shutil.copyfile(CSS_PATH, work_dir / "rapport.css")
+    shutil.copytree(TEMPLATES_DIR, work_dir / "templates", dirs_exist_ok=True)
+    (work_dir / f"{stem}.qmd").write_text(markdown, encoding="utf-8")
+    env = {**os.environ, "QUARTO_PYTHON": sys.executable}
+    for fmt, suffix, target in (("html", ".html", html_tmp), ("typst", ".pdf", pdf_tmp)):
+        command = quarto_command(f"{stem}.qmd", fmt, QUARTO_OUT)
+        try:
             done = subprocess.run(command, cwd=work_dir, env=env, capture_output=True, text=True)
-            produced = work_dir / QUARTO_OUT / f"{stem}{suffix}"
-            if done.returncode != 0 or not produced.exists():
-                tail = "\n".join((done.stderr or done.stdout or "").strip().splitlines()[-15:])
-                raise VsmError(f"Quarto n'a pas pu produire {stem}{suffix} (commande : {' '.join(command)}).\n{tail}")
-            shutil.copyfile(produced, target)
+        except OSError as exc:
+            raise VsmError(f"Quarto n'a pas pu être lancé ({' '.join(command)}) : {exc}") from None
+        produced = work_dir / QUARTO_OUT / f"{stem}{suffix}"
+        if done.returncode != 0 or not produced.exists():
+            tail = "\n".join((done.stderr or done.stdout or "").strip().splitlines()[-15:])
+            raise VsmError(f"Quarto n'a pas pu produire {stem}{suffix} (commande : {' '.join(command)}).\n{tail}")
+        shutil.copyfile(produced, target)
 
 
 # --------------------------------------------------------------------------- one notebook
 
 
+ENGINES = ("auto", "quarto", "integre")
+ENGINE_ALIASES = {"nbconvert": "integre", "pandoc": "integre", "intégré": "integre"}  # earlier names
+
+
+def engine_name(engine: str) -> str:
+    """« auto » → « quarto » when on the PATH, else « integre » (pandoc + Typst)."""
+    name = ENGINE_ALIASES.get(engine, engine)
+    if name == "auto":
+        return "quarto" if quarto_available() else "integre"
+    if name not in ENGINES:
+        raise VsmError(f"Moteur de rendu inconnu : « {engine} » (auto, quarto ou integre).")
+    return name
+
+
 def render_notebook(ipynb_path: Path | str, out_dir: Path | str | None = None, *, engine: str = "auto") -> tuple[Path, Path]:
     """Render an executed notebook to ``<stem>.html`` and ``<stem>.pdf`` (beside it by default).
 
-    ``engine``: « auto » (Quarto when on the PATH, else nbconvert + WeasyPrint), « quarto »
-    or « nbconvert ». Returns (html_path, pdf_path). Both files appear together or not at all.
+    ``engine``: « auto » (Quarto when on the PATH, else the built-in engine), « quarto » or
+    « integre » (pandoc then Typst; « nbconvert » is its former name). Returns (html_path, pdf_path). Both files appear together or not at all.
     """
     path = Path(ipynb_path)
     if not path.is_file():
         raise VsmError(f"Notebook introuvable : {path}.")
     try:
         nb = nbformat.read(path, as_version=4)
-    except Exception as exc:  # noqa: BLE001 - any unreadable notebook gets the same French message
+    except (OSError, ValueError, nbformat.ValidationError) as exc:  # JSON errors are ValueErrors
         raise VsmError(f"Notebook illisible : {path} ({exc}).") from None
     target_dir = Path(out_dir) if out_dir is not None else path.parent
     stem = path.stem
     html_path, pdf_path = target_dir / f"{stem}.html", target_dir / f"{stem}.pdf"
-    chosen = ("quarto" if quarto_available() else "nbconvert") if engine == "auto" else engine
-    if chosen not in ("quarto", "nbconvert"):
-        raise VsmError(f"Moteur de rendu inconnu : « {engine} » (auto, quarto ou nbconvert).")
+    chosen = engine_name(engine)
     if chosen == "quarto" and not quarto_available():
-        raise VsmError("Quarto absent du PATH : installer Quarto (quarto.org) ou utiliser le moteur nbconvert.")
+        raise VsmError("Quarto absent du PATH : installer Quarto (quarto.org) ou utiliser le moteur intégré (--moteur integre).")
     clean, heading = prepare_notebook(nb, path)
     block = title_block(nb.metadata, heading=heading, fallback=stem.replace("_", " ").capitalize())
     with contextlib.ExitStack() as stack:
         html_tmp = stack.enter_context(atomic_path(html_path))
         pdf_tmp = stack.enter_context(atomic_path(pdf_path))
+        media_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vsm-rendu-")))
+        markdown = notebook_markdown(clean, block, media_dir)
         if chosen == "quarto":
-            _render_quarto(clean, block, stem, html_tmp, pdf_tmp)
+            _render_quarto(markdown, media_dir, stem, html_tmp, pdf_tmp)
         else:
-            _render_fallback(clean, block, path.parent.resolve(), html_tmp, pdf_tmp)
+            _render_builtin(markdown, media_dir, html_tmp, pdf_tmp)
     return html_path, pdf_path
 
 
@@ -553,10 +590,55 @@ def _render_one(path: str, engine: str) -> Rendered:
     try:
         html_path, pdf_path = render_notebook(path, engine=engine)
         return Rendered(Path(path), html_path, pdf_path, seconds=round(time.perf_counter() - started, 2))
-    except VsmError as exc:
+    except VsmError as exc:  # anything else is a bug of vsm: it propagates with its traceback
         return Rendered(Path(path), None, None, str(exc), round(time.perf_counter() - started, 2))
-    except Exception as exc:  # noqa: BLE001 - reported per notebook, in French, by render_all
-        return Rendered(Path(path), None, None, f"{type(exc).__name__} : {exc}", round(time.perf_counter() - started, 2))
+
+
+PARTIAL = re.compile(r"^\.(?P<stem>.+)\.partiel\.ipynb$")
+BATCH_INDEX = "rapports.json"
+
+
+@dataclass
+class NotRendered:
+    """An executed (or expected) notebook that was not rendered, and why (in French)."""
+
+    notebook: Path
+    reason: str
+
+
+def not_rendered(reports_root: Path | str) -> list[NotRendered]:
+    """The notebooks under ``reports_root`` that cannot be rendered, with the reason: a
+    hidden partial notebook left by an interrupted or failed execution (« .rapport.partiel.ipynb »)
+    with no finished notebook beside it, and every notebook a batch index (rapports.json)
+    lists that is missing. Never silent: ``vsm render`` names each of them."""
+    root = Path(reports_root)
+    found: dict[Path, NotRendered] = {}
+    for path in sorted(root.rglob(".*.partiel.ipynb")):
+        match = PARTIAL.match(path.name)
+        if match is None or ".ipynb_checkpoints" in path.parts:
+            continue
+        final = path.with_name(f"{match.group('stem')}.ipynb")
+        if not final.exists():
+            found[final] = NotRendered(final, f"exécution inachevée : seul le fichier partiel {path.name} existe "
+                                              "(exécution interrompue ou en échec) ; relancer « vsm reports »")
+    for index in sorted(root.rglob(BATCH_INDEX)):
+        try:
+            listed = json.loads(index.read_text(encoding="utf-8")).get("notebooks") or []
+        except (OSError, ValueError, AttributeError) as exc:
+            found[index] = NotRendered(index, f"index du lot illisible ({exc}) : ses notebooks ne peuvent pas être vérifiés")
+            continue
+        for item in listed:
+            if not isinstance(item, dict) or not item.get("path"):
+                continue
+            notebook = index.parent / str(item["path"])
+            if notebook in found or notebook.exists():
+                continue
+            status = item.get("status")
+            why = f"statut « {status} »" + (f" : {item['error']}" if item.get("error") else "") if status not in (None, "ok") else (
+                "listé comme exécuté (statut « ok »)"
+            )
+            found[notebook] = NotRendered(notebook, f"absent alors que {index.relative_to(root)} le liste ({why})")
+    return sorted(found.values(), key=lambda n: str(n.notebook))
 
 
 def _already_rendered(path: Path) -> Rendered | None:
@@ -587,17 +669,25 @@ def render_all(
     root = Path(reports_root)
     every = find_notebooks(root)
     chosen = every if notebooks is None else [Path(p) for p in notebooks]
-    if not chosen:
+    missing = not_rendered(root) if notebooks is None else []
+    if not chosen and not missing:
         raise VsmError(f"Aucun notebook exécuté sous {root}/ : lancer d'abord « vsm reports ».")
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(chosen)))
-    if workers == 1:
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(chosen) or 1))
+    if not chosen:
+        results = []
+    elif workers == 1:
         results = [_render_one(str(p), engine) for p in chosen]
     else:
         from tqdm import tqdm
 
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        import multiprocessing
+
+        # « spawn »: a forked child would inherit the state of Typst's (Rust) thread pool
+        # without its threads and hang in its first compile.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             mapped = pool.map(_render_one, [str(p) for p in chosen], [engine] * len(chosen))
             results = list(tqdm(mapped, total=len(chosen), desc="Rendu", unit=" rapport", disable=not progress, leave=True))
+    results = results + [Rendered(m.notebook, None, None, m.reason) for m in missing]
     failures = [r for r in results if r.error]
     for failed in failures:  # an older rendering would pass for the report of the failed run
         for suffix in (".html", ".pdf"):
@@ -607,7 +697,7 @@ def render_all(
     write_index(root, sorted(results + others, key=lambda r: str(r.notebook)))
     if failures and strict:
         details = "\n".join(f"  {r.notebook} : {r.error}" for r in failures)
-        raise VsmError(f"{len(failures)} notebook(s) sur {len(results)} n'ont pas pu être rendus :\n{details}")
+        raise VsmError(f"{len(failures)} notebook(s) sur {len(results)} n'ont pas été rendus :\n{details}")
     return results
 
 
@@ -631,7 +721,7 @@ def _entry(root: Path, item: Rendered) -> _Entry | None:
     parts = relative.parts
     try:
         meta = dict(nbformat.read(item.notebook, as_version=4).metadata.get("vsm") or {})
-    except Exception:  # noqa: BLE001 - the index falls back to the folder names
+    except (OSError, ValueError, nbformat.ValidationError):  # the index falls back to the folder names
         meta = {}
     rules = str(meta.get("rules") or (parts[0] if len(parts) >= 4 else "Autres documents"))
     period = str(meta.get("period") or (parts[1] if len(parts) >= 4 else ""))
@@ -659,7 +749,7 @@ def _rules_label(rules_id: str) -> str:
         from .rules import load_rules
 
         return load_rules(rules_id).label
-    except Exception:  # noqa: BLE001 - an unknown rule set is shown by its id only
+    except VsmError:  # an unknown rule set is shown by its id only
         return ""
 
 

@@ -55,7 +55,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .display import Prose  # noqa: F401 (re-exported for the notebooks)
+from .display import Prose, markdown_table  # noqa: F401 (Prose re-exported for the notebooks)
 from . import present as fr
 from . import secrecy
 from .errors import VsmError
@@ -309,19 +309,15 @@ def as_text(frame: pd.DataFrame) -> str:
 
 @dataclass(frozen=True)
 class Table:
-    """A published table: HTML without index in a notebook, plain text otherwise; with the
-    secrecy footnote when a cell is masked."""
+    """A published table: pandoc Markdown without index in a notebook (vsm.display: the one
+    representation every engine renders), plain text otherwise; with the secrecy note, in
+    both, when a cell is masked."""
 
     frame: pd.DataFrame
     note: str = ""
 
-    def _repr_html_(self) -> str:
-        html = self.frame.to_html(index=False, escape=True, classes="vsm-table", border=0)
-        if self.note:
-            import html as html_lib
-
-            html += f'\n<p class="vsm-note">{html_lib.escape(self.note)}</p>'
-        return html
+    def _repr_markdown_(self) -> str:
+        return markdown_table(self.frame, self.note, symbol())
 
     def __repr__(self) -> str:
         return as_text(self.frame) + (f"\n\n{self.note}" if self.note else "")
@@ -331,7 +327,9 @@ class Table:
 
 @dataclass(frozen=True, eq=False)
 class Chart:
-    """A matplotlib figure shown as PNG, with a French description as its plain text."""
+    """A matplotlib figure shown as PNG, with a French description as its plain text: what
+    the chart shows and its figures. Both engines make it the image's text alternative and
+    its caption (vsm/render.py)."""
 
     figure: Any
     description: str
@@ -1258,7 +1256,7 @@ def _distribution(
     width: Fraction,
     colour: str,
     ax,
-) -> tuple[int, int]:
+) -> tuple[list[Bar], int]:
     """Draw the merged bars of one chart; masked segments are a grey band marked « s ».
     Returns (bars drawn, segments masked)."""
     pop = population(scope, results, rules, width, detail=True)
@@ -1277,11 +1275,37 @@ def _distribution(
             shown_bounds[value] = (low, high)
     bars = merged_bars(values, seg, shown_bounds, step)
     if sum(b.count for b in bars) * 2 < int(who.sum()):  # mostly masked: not worth a chart
-        return 0, hidden
+        return [], hidden
     if bars:
         ax.bar([b.low for b in bars], [b.count for b in bars], width=[b.high - b.low for b in bars], align="edge",
                color=colour, edgecolor="white")
-    return len(bars), hidden
+    return bars, hidden
+
+
+def bars_text(bars: list[Bar], label) -> str:
+    """The figures of a histogram in words (its text alternative and caption): every bar's
+    range and count; the bars hold 0 or more than the secrecy threshold, so this is as
+    publishable as the chart itself."""
+    parts = [f"{label(b.low, b.high)} : {fr.integer(b.count)}" for b in sorted(bars, key=lambda b: b.low)]
+    return ("Professionnels par barre — " + " ; ".join(parts) + ".") if parts else ""
+
+
+def _share_range(clip: float):
+    def label(low: float, high: float) -> str:
+        if high <= 0:
+            return "aucun DMP alimenté"
+        if high >= clip:
+            return f"{fr.percent(low, decimals=0)} et plus"
+        return f"de {fr.percent(low, decimals=0)} à {fr.percent(high, decimals=0)}"
+    return label
+
+
+def _patients_range(top: float):
+    def label(low: float, high: float) -> str:
+        if high >= top:
+            return f"{fr.integer(round(low))} patients et plus"
+        return f"de {fr.integer(round(low))} à {fr.integer(round(high))} patients"
+    return label
 
 
 def _secret_caption(hidden: int) -> str:
@@ -1324,7 +1348,7 @@ def share_histogram(results: pd.DataFrame, rules: RuleSet, where: str = "", plan
     description = (
         "Histogramme de la part de VSM des professionnels éligibles, "
         f"seuils des paliers : {', '.join(reached_label(rules, i) for i in range(1, len(rules.tiers.levels) + 1))}. "
-        + _secret_caption(hidden)
+        + _secret_caption(hidden) + " " + bars_text(drawn, _share_range(clip))
     )
     return Chart(fig, description)
 
@@ -1356,7 +1380,8 @@ def structured_histogram(results: pd.DataFrame, rules: RuleSet, where: str = "",
     ax.set_xlabel(f"Part de DMP alimentés en données structurées (CI-SIS)\n{_secret_caption(hidden)}", fontsize=9)
     ax.set_ylabel("Professionnels")
     ax.set_title("Part de VSM structurés" + (f" — {where}" if where else ""))
-    return Chart(fig, "Histogramme de la part structurée des professionnels éligibles ayant alimenté au moins un DMP. " + _secret_caption(hidden))
+    return Chart(fig, "Histogramme de la part structurée des professionnels éligibles ayant alimenté au moins un DMP. "
+                 + _secret_caption(hidden) + " " + bars_text(drawn, _share_range(1.0 + 1e-9)))
 
 
 def patientele_histogram(results: pd.DataFrame, rules: RuleSet, where: str = "", plan: Secrecy | None = None,
@@ -1386,7 +1411,8 @@ def patientele_histogram(results: pd.DataFrame, rules: RuleSet, where: str = "",
     ax.set_xlabel(f"Patients « médecin traitant »\n{_secret_caption(hidden)}", fontsize=9)
     ax.set_ylabel("Professionnels")
     ax.set_title("Taille de la patientèle « médecin traitant »" + (f" — {where}" if where else ""))
-    return Chart(fig, "Histogramme de la patientèle « médecin traitant » des professionnels éligibles. " + _secret_caption(hidden))
+    return Chart(fig, "Histogramme de la patientèle « médecin traitant » des professionnels éligibles. "
+                 + _secret_caption(hidden) + " " + bars_text(drawn, _patients_range(top)))
 
 
 # --------------------------------------------------------------------------- title
@@ -1525,7 +1551,9 @@ def regions_rates_chart(results: pd.DataFrame, rules: RuleSet, plan: Secrecy | N
     ax.set_xlabel(f"Part des professionnels éligibles (pointillés : {NATIONAL_NAME}{note})")
     ax.set_title("Professionnels atteignant chaque palier, par région")
     fig.legend(loc="outside lower center", ncols=len(levels), fontsize=8)
-    return Chart(fig, "Diagramme en barres : part des professionnels éligibles atteignant chaque palier, par région" + (note.replace(" ;", ",") if note else "") + ".")
+    return Chart(fig, "Diagramme en barres : part des professionnels éligibles atteignant chaque palier, par région"
+                 + (note.replace(" ;", ",") if note else "") + ". Les chiffres de chaque région sont ceux du tableau "
+                 "« Les régions côte à côte ».")
 
 
 def regions_amounts_chart(results: pd.DataFrame, rules: RuleSet, plan: Secrecy | None = None) -> Chart:
@@ -1555,7 +1583,8 @@ def regions_amounts_chart(results: pd.DataFrame, rules: RuleSet, plan: Secrecy |
     note = f" (« {symbol()} » : secret statistique)" if hidden else ""
     ax.set_xlabel("Montant moyen par professionnel rémunéré" + note)
     ax.set_title("Montant moyen du forfait, par région")
-    return Chart(fig, "Diagramme en barres : montant moyen par professionnel rémunéré, par région" + note + ".")
+    return Chart(fig, "Diagramme en barres : montant moyen par professionnel rémunéré, par région" + note
+                 + ". Les chiffres de chaque région sont ceux du tableau « Les régions côte à côte ».")
 
 
 # --------------------------------------------------------------------------- headline and rule, in words
