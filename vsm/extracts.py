@@ -24,16 +24,13 @@ from pathlib import Path
 import duckdb
 
 from .errors import MAX_LISTED_ERRORS, InputErrors, VsmError
-from .paths import schemas_dir
+from .paths import count_maximum, load_schema, schema_field
 from .regions import region_codes
 
 FEEDS_SCHEMA = "traces_dmp"
 PATIENTELE_SCHEMA = "patientele_mt"
 
 
-@lru_cache(maxsize=None)
-def load_schema(name: str) -> dict:
-    return json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
 def schema_columns(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
