@@ -169,7 +169,12 @@ def type_problem(schema: str, column: str, duck_type: str) -> str | None:
         )
     if base in ACCEPTED_TYPES.get(declared, (base,)):
         return None
-    return f"colonne « {column} » : type {duck_type} au lieu de {_TYPE_WORDS.get(declared, declared)} (schéma params/schemas/{schema}.schema.json)"
+    hint = ""
+    if declared == "string" and base in _INTEGER_TYPES:
+        hint = " ; un code écrit en nombre perd son zéro initial (« 02 » devient « 2 ») : écrire la colonne en texte"
+    elif declared == "integer":
+        hint = " ; « 3.0 » ou « 1e3 » ne sont pas des effectifs : écrire la colonne en entiers"
+    return f"colonne « {column} » : type {duck_type} au lieu de {_TYPE_WORDS.get(declared, declared)} (schéma params/schemas/{schema}.schema.json){hint}"
 
 
 # --------------------------------------------------------------------------- files of an input
@@ -752,13 +757,12 @@ def _raise_patientele_errors(con: duckdb.DuckDBPyConnection, extract: Extract, c
     for file, line, message, ps_id, snapshot, places in rows:
         if places is not None:
             files = {f for f, _ in places}
-            where = ", ".join(
-                (f"{_file_label(extract, f)}, ligne {lines(int(n))}" if len(files) > 1 else f"ligne {lines(int(n))}")
-                for f, n in places
-            )
+            if len(files) > 1:  # across files: name each one
+                where = "; ".join(f"{_file_label(extract, f)}, ligne {lines(int(n))}" for f, n in places)
+            else:
+                where = "lignes " + ", ".join(str(lines(int(n))) for _, n in places)
             message = (
-                f"colonnes « ps_id », « snapshot_date » : « {ps_id} » au {snapshot:%d/%m/%Y} apparaît plusieurs fois "
-                f"({'fichiers et lignes' if len(files) > 1 else 'lignes'} {where.removeprefix('ligne ') if len(files) == 1 else where})"
+                f"colonnes « ps_id », « snapshot_date » : « {ps_id} » au {snapshot:%d/%m/%Y} apparaît plusieurs fois ({where})"
             )
         problems.append((_file_label(extract, file), f"ligne {lines(int(line))}", message))
     raise_located(extract, problems, total=total)
