@@ -146,7 +146,7 @@ _TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
 # Parquet column types (as DuckDB reads them) accepted for each Table Schema type
 ACCEPTED_TYPES = {
     "string": ("VARCHAR",),
-    "integer": _INTEGER_TYPES,
+    "integer": (*_INTEGER_TYPES, "VARCHAR"),  # text: INTEGER_PATTERN, as in a CSV
     "number": (*_INTEGER_TYPES, "FLOAT", "DOUBLE", "DECIMAL", "VARCHAR"),
     "boolean": ("BOOLEAN", "VARCHAR", *_INTEGER_TYPES),
     "date": ("DATE", *_TIMESTAMP_TYPES, "VARCHAR"),
@@ -173,7 +173,7 @@ def type_problem(schema: str, column: str, duck_type: str) -> str | None:
     if declared == "string" and base in _INTEGER_TYPES:
         hint = " ; un code écrit en nombre perd son zéro initial (« 02 » devient « 2 ») : écrire la colonne en texte"
     elif declared == "integer":
-        hint = " ; « 3.0 » ou « 1e3 » ne sont pas des effectifs : écrire la colonne en entiers"
+        hint = " ; un effectif s'écrit en entier (type entier, ou texte de chiffres), pas en nombre décimal"
     return f"colonne « {column} » : type {duck_type} au lieu de {_TYPE_WORDS.get(declared, declared)} (schéma params/schemas/{schema}.schema.json){hint}"
 
 
