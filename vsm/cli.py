@@ -124,7 +124,7 @@ class FrenchGroup(click.Group):
 
                 traceback.print_exception(exc)
             if _interrupted(exc):
-                click.echo("Interrompu (Ctrl-C) : rien n'a été écrit ; relancer la commande.", err=True)
+                click.echo("Interrompu (Ctrl-C) : la commande s'est arrêtée avant la fin ; la relancer.", err=True)
                 sys.exit(130)
             if isinstance(exc, VsmError):
                 click.echo(f"Erreur : {exc}", err=True)

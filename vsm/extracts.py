@@ -279,7 +279,7 @@ def check_csv_records(con: duckdb.DuckDBPyConnection, file: Path, delimiter: str
         rows = cur.execute(
             f"SELECT count(*), {touched} FROM "
             + csv_read_sql(file, delimiter, names, f", store_rejects = true, rejects_table = '{errors}', rejects_scan = '{scans}'")
-        ).fetchone()[0]
+        ).fetchall()[0][0]  # fetched whole: the rejects table is written when the query ends
         exists = cur.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{errors}'").fetchone()[0]
         rejects = cur.execute(
             f"SELECT byte_position, error_type, error_message, count(*) OVER () FROM {errors} "
