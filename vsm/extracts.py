@@ -282,8 +282,8 @@ def check_csv_records(con: duckdb.DuckDBPyConnection, file: Path, delimiter: str
         ).fetchall()[0][0]  # fetched whole: the rejects table is written when the query ends
         exists = cur.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{errors}'").fetchone()[0]
         rejects = cur.execute(
-            f"SELECT byte_position, error_type, error_message, count(*) OVER () FROM {errors} "
-            f"ORDER BY byte_position LIMIT {MAX_LISTED_ERRORS}"
+            f"SELECT line_byte_position, error_type, error_message, count(*) OVER () FROM {errors} "
+            f"ORDER BY line_byte_position LIMIT {MAX_LISTED_ERRORS}"
         ).fetchall() if exists else []
     except duckdb.Error as exc:
         raise VsmError(f"Fichier « {file} » illisible comme CSV : {str(exc).splitlines()[0]}") from None
