@@ -359,7 +359,7 @@ def check_parquet_files(con: duckdb.DuckDBPyConnection, path: Path, files: list[
         by_signature.setdefault(tuple(signature), []).append(file_name)
     columns: dict[str, str] = {}
     problems: list[tuple[str, str]] = []
-    many = len(files) > 1
+    many = len(files) > 1 or path.is_dir()  # a file of a folder is always named
     for names in by_signature.values():
         try:
             described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(names[0])})").fetchall()
@@ -502,7 +502,7 @@ def columns_without_empty_values(con: duckdb.DuckDBPyConnection, extract: Extrac
 
 def raise_located(extract: Extract, problems: list[tuple[str, str, str]], total: int) -> None:
     """problems: (file, line label, message) → InputErrors naming file, line and column."""
-    if extract.kind != "csv" and len(extract.files) > 1:
+    if extract.kind != "csv" and (len(extract.files) > 1 or extract.path.is_dir()):
         lines = [f"{file}, {line}, {message}" for file, line, message in problems]
     else:
         lines = [f"{line}, {message}" for _, line, message in problems]
@@ -771,7 +771,7 @@ def _raise_patientele_errors(con: duckdb.DuckDBPyConnection, extract: Extract, c
 def _file_label(extract: Extract, file: str) -> str:
     """How a file of an input is named in a message: the input itself, or, in a folder, the
     file's path inside it."""
-    if len(extract.files) == 1:
+    if len(extract.files) == 1 and not extract.path.is_dir():
         return extract.label
     try:
         return str(Path(file).relative_to(extract.path))
