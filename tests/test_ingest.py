@@ -436,3 +436,21 @@ def test_duckdb_time_zone_setting_does_not_change_a_naive_timestamp_date():
             pytest.skip("DuckDB built without ICU time zones")
         seen.add(con.execute(f"SELECT {date_expr(extract, 'event_date')} FROM (SELECT TIMESTAMP '2023-12-31 23:30:00' AS event_date)").fetchone()[0])
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize("column", ["status", "type_code", "action", "format_code"])
+def test_padded_codes_in_parquet_read_as_in_csv(tmp_path, column):
+    """« success  » in a Parquet text column is « success », as in a CSV (both scans agree)."""
+    index = FEED_COLUMNS.index(column)
+    rows = feeds_parquet_rows()
+    padded = [tuple(f" {v}\t" if i == index and v else v for i, v in enumerate(r)) for r in rows]
+    patientele = write_csv(tmp_path / "p.csv", PAT_COLUMNS, PAT)
+    clean = compute_p1(tmp_path / "a", to_parquet(tmp_path / "c.parquet", FEED_COLUMNS, rows, DATE32), patientele)
+    dirty = compute_p1(tmp_path / "b", to_parquet(tmp_path / "d.parquet", FEED_COLUMNS, padded, DATE32), patientele)
+    csv_rows = [tuple(f'" {v}\t"' if i == index and v else v for i, v in enumerate(r)) for r in FEEDS]
+    path = tmp_path / "d.csv"
+    path.write_text(csv_text(FEED_COLUMNS, csv_rows), encoding="utf-8")
+    from_csv = compute_p1(tmp_path / "c", path, patientele)
+    pd.testing.assert_frame_equal(clean["_run"].results, dirty["_run"].results)
+    pd.testing.assert_frame_equal(clean["_run"].results, from_csv["_run"].results)
+    assert clean["periods"]["P1"]["feeds_rows_by_reason"] == dirty["periods"]["P1"]["feeds_rows_by_reason"]
