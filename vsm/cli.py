@@ -454,6 +454,15 @@ def main() -> None:
     # numpy's OpenBLAS would start a thread per core that spins while DuckDB works; we do no
     # linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import signal
+
+    if signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.default_int_handler):
+        # still vsm/__init__.py's start-up handler (Ctrl-C: « Interrompu », exit 130): keep it
+        # while DuckDB's native module loads for the commands that need it (an import it
+        # interrupts aborts the whole process), then let Python raise KeyboardInterrupt
+        if set(sys.argv[1:]) & {"compute", "explain", "run", "reports", "structure"}:
+            import duckdb  # noqa: F401
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     code: int | str | None = 0
     try:
         cli(prog_name="vsm")
