@@ -167,7 +167,7 @@ def _counted_filter(extract: Extract, rules: RuleSet, padded: frozenset[str] = f
 
 
 _FLAGGED = ("ps_id", "dmp_id", "event_date")  # high-cardinality: the tally keeps only « missing » flags
-PADDED_CHECKED = ("type_code", "status", "action", "format_code")  # low-cardinality text the numerator filters on
+PADDED_CHECKED = ("type_code", "status", "action")  # low-cardinality text the numerator filters on
 
 
 def _date_range(rules: RuleSet, periods: list[str]) -> tuple[str, str]:
@@ -199,15 +199,10 @@ def tally_sql(extract: Extract, checked: tuple[str, ...], rules: RuleSet, period
     else:
         inside = [f"coalesce({_between(rules, pid, date)}, false) AS in{i}" for i, pid in enumerate(periods)]
     # grouped on the raw columns (DuckDB keeps their dictionary encoding), normalised after
-    raw = [c for c in ("type_code", "status", "action") if c in extract.columns]
-    # whether a raw value is padded with WHITESPACE (the numerator then reads it normalised);
-    # format_code is grouped on for that only (a handful of codes)
-    padded = [
-        f"coalesce({c} <> trim({c}, {_sql_str(WHITESPACE)}), false) AS padded_{c}" if c in extract.columns else f"false AS padded_{c}"
-        for c in PADDED_CHECKED
-    ]
+    # format_code is grouped on only to see whether a value is padded (a handful of codes)
+    raw = [c for c in PADDED_CHECKED if c in extract.columns]
     groups = (
-        f"SELECT {', '.join(flags)}, {', '.join(inside)}, {', '.join(raw)}, {', '.join(padded)}, count(*) AS n "
+        f"SELECT {', '.join(flags)}, {', '.join(inside)}, {', '.join(raw)}, count(*) AS n "
         f"FROM {extract.scan_sql(', union_by_name = true' if extract.kind == 'parquet' else '')} "
         f"WHERE {where} GROUP BY ALL"
     )
@@ -215,7 +210,14 @@ def tally_sql(extract: Extract, checked: tuple[str, ...], rules: RuleSet, period
     return (
         f"SELECT {', '.join(keys)}, {text_expr(extract, 'type_code')} AS type_code, "
         f"{text_expr(extract, 'status')} AS status, {text_expr(extract, 'action', default='creation')} AS action, "
-        f"{', '.join(f'bool_or(padded_{c}) AS padded_{c}' for c in PADDED_CHECKED)}, "
+        # whether a raw value is padded with WHITESPACE (the numerator then reads it normalised),
+        # computed on the grouped values, not on every row
+        + ", ".join(
+            f"bool_or(coalesce({c} <> trim({c}, {_sql_str(WHITESPACE)}), false)) AS padded_{c}"
+            if c in extract.columns else f"false AS padded_{c}"
+            for c in PADDED_CHECKED
+        )
+        + ", "
         f"sum(n) AS n FROM ({groups}) GROUP BY ALL"
     )
 
@@ -326,7 +328,8 @@ def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str], padded: 
     ind = rules.indicator
     start, end = _date_range(rules, periods)
     date = date_expr(extract, "event_date")
-    structured = f"coalesce({_value(extract, 'format_code', padded)} IN ({_in_list(ind.structured_format_codes.value)}), false)"
+    # format_code is only read for the counted rows: always normalised (a padded code is structured)
+    structured = f"coalesce({text_expr(extract, 'format_code')} IN ({_in_list(ind.structured_format_codes.value)}), false)"
     per_dmp, per_ps = [], []
     for i, pid in enumerate(periods):
         # with one period, every row read is inside it
