@@ -174,6 +174,11 @@ def write_inputs(folder: Path, splits: list[int], order: list[int], timestamps: 
     cuts = sorted({0, len(rows), *(s % len(rows) for s in splits)})
     parts = [rows[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
     target = k % len(parts)
+    # a blank identifier is looked for in the rows dated inside a period (rows outside every
+    # period are counted « hors période » without being read: README)
+    inside = [(i, j) for i, part in enumerate(parts) for j, r in enumerate(part) if "2022-01-01" <= r[2] <= "2023-12-31"]
+    if broken == "blank_dmp_id":
+        target, blank_row = inside[k % len(inside)]
     for i, part in enumerate(parts):
         table = feeds_table(part, timestamps, dictionary)
         if i == target and broken is not None:
@@ -181,7 +186,7 @@ def write_inputs(folder: Path, splits: list[int], order: list[int], timestamps: 
                 table = table.drop_columns([broken.removeprefix("missing_")])
             elif broken == "blank_dmp_id":
                 values = table["dmp_id"].to_pylist()
-                values[k % len(values)] = "  "
+                values[blank_row] = "  "
                 table = table.set_column(table.schema.get_field_index("dmp_id"), "dmp_id", pa.array(values, pa.string()))
             elif broken == "zoned":
                 stamps = [dt.datetime.combine(d, dt.time(23, 30), tzinfo=dt.timezone.utc) for d in
