@@ -438,9 +438,11 @@ def test_duckdb_time_zone_setting_does_not_change_a_naive_timestamp_date():
     assert len(seen) == 1
 
 
-@pytest.mark.parametrize("column", ["status", "type_code", "action", "format_code"])
+@pytest.mark.parametrize("column", ["status", "type_code", "action"])
 def test_padded_codes_in_parquet_read_as_in_csv(tmp_path, column):
-    """« success  » in a Parquet text column is « success », as in a CSV (both scans agree)."""
+    """« success  » in a Parquet text column is « success », as in a CSV (both scans agree).
+    (format_code is not covered: a padded format_code in Parquet is read as it is, to keep
+    the numerator on the raw column; see README.)"""
     index = FEED_COLUMNS.index(column)
     rows = feeds_parquet_rows()
     padded = [tuple(f" {v}\t" if i == index and v else v for i, v in enumerate(r)) for r in rows]

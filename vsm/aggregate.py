@@ -328,8 +328,7 @@ def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str], padded: 
     ind = rules.indicator
     start, end = _date_range(rules, periods)
     date = date_expr(extract, "event_date")
-    # format_code is only read for the counted rows: always normalised (a padded code is structured)
-    structured = f"coalesce({text_expr(extract, 'format_code')} IN ({_in_list(ind.structured_format_codes.value)}), false)"
+    structured = f"coalesce({_value(extract, 'format_code', padded)} IN ({_in_list(ind.structured_format_codes.value)}), false)"
     per_dmp, per_ps = [], []
     for i, pid in enumerate(periods):
         # with one period, every row read is inside it
