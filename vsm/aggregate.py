@@ -46,6 +46,7 @@ from .extracts import (
     feed_check_sql,
     raise_feed_errors,
     text_expr,
+    WHITESPACE,
 )
 from .rules import RuleSet
 
@@ -125,22 +126,26 @@ def _between(rules: RuleSet, period: str, column: str = "event_date") -> str:
     return f"{column} BETWEEN DATE '{p.start.isoformat()}' AND DATE '{p.end.isoformat()}'"
 
 
-def _plain_text(extract: Extract, column: str) -> bool:
+def _plain_text(extract: Extract, column: str, padded: frozenset[str] = frozenset()) -> bool:
     """A Parquet text column read as it is: filters and groups on it stay on the raw column,
-    so DuckDB pushes them into the scan and keeps its dictionary encoding (the normalised
-    form only turns '' into NULL, which no rule value is)."""
-    return extract.kind == "parquet" and extract.columns.get(column, "").upper() == "VARCHAR"
+    so DuckDB pushes them into the scan and keeps its dictionary encoding. The normalised
+    form turns '' into NULL, which no rule value is, and strips WHITESPACE: a column whose
+    values the tally found padded (``padded``) is read normalised instead, so that both
+    scans, and a CSV, read the same values."""
+    return extract.kind == "parquet" and extract.columns.get(column, "").upper() == "VARCHAR" and column not in padded
 
 
-def _value(extract: Extract, column: str) -> str:
+def _value(extract: Extract, column: str, padded: frozenset[str] = frozenset()) -> str:
     """The column as the numerator reads it: raw for a Parquet text column (the tally has
     already rejected every empty identifier of the periods), normalised otherwise."""
-    return column if _plain_text(extract, column) else text_expr(extract, column)
+    return column if _plain_text(extract, column, padded) else text_expr(extract, column)
 
 
-def _is_in(extract: Extract, column: str, values: list[str], default: str | None = None) -> str:
+def _is_in(
+    extract: Extract, column: str, values: list[str], default: str | None = None, padded: frozenset[str] = frozenset()
+) -> str:
     """« the normalised column is one of values », written on the raw column when possible."""
-    if not _plain_text(extract, column):
+    if not _plain_text(extract, column, padded):
         return f"{text_expr(extract, column, default=default)} IN ({_in_list(values)})"
     test = f"{column} IN ({_in_list(values)})"
     if default is not None and default in values:  # an empty cell means the default
@@ -148,13 +153,13 @@ def _is_in(extract: Extract, column: str, values: list[str], default: str | None
     return test
 
 
-def _counted_filter(extract: Extract, rules: RuleSet) -> str:
+def _counted_filter(extract: Extract, rules: RuleSet, padded: frozenset[str] = frozenset()) -> str:
     """Rows a rule could count in some period (before the period and patientèle checks)."""
     ind = rules.indicator
     return (
-        f"{_is_in(extract, 'status', ind.counted_statuses.value)} "
-        f"AND {_is_in(extract, 'type_code', ind.type_codes.value)} "
-        f"AND {_is_in(extract, 'action', ind.counted_actions.value, default='creation')}"
+        f"{_is_in(extract, 'status', ind.counted_statuses.value, padded=padded)} "
+        f"AND {_is_in(extract, 'type_code', ind.type_codes.value, padded=padded)} "
+        f"AND {_is_in(extract, 'action', ind.counted_actions.value, default='creation', padded=padded)}"
     )
 
 
@@ -162,6 +167,7 @@ def _counted_filter(extract: Extract, rules: RuleSet) -> str:
 
 
 _FLAGGED = ("ps_id", "dmp_id", "event_date")  # high-cardinality: the tally keeps only « missing » flags
+PADDED_CHECKED = ("type_code", "status", "action")  # low-cardinality text the numerator filters on
 
 
 def _date_range(rules: RuleSet, periods: list[str]) -> tuple[str, str]:
@@ -193,7 +199,8 @@ def tally_sql(extract: Extract, checked: tuple[str, ...], rules: RuleSet, period
     else:
         inside = [f"coalesce({_between(rules, pid, date)}, false) AS in{i}" for i, pid in enumerate(periods)]
     # grouped on the raw columns (DuckDB keeps their dictionary encoding), normalised after
-    raw = [c for c in ("type_code", "status", "action") if c in extract.columns]
+    # format_code is grouped on only to see whether a value is padded (a handful of codes)
+    raw = [c for c in PADDED_CHECKED if c in extract.columns]
     groups = (
         f"SELECT {', '.join(flags)}, {', '.join(inside)}, {', '.join(raw)}, count(*) AS n "
         f"FROM {extract.scan_sql(', union_by_name = true' if extract.kind == 'parquet' else '')} "
@@ -203,6 +210,14 @@ def tally_sql(extract: Extract, checked: tuple[str, ...], rules: RuleSet, period
     return (
         f"SELECT {', '.join(keys)}, {text_expr(extract, 'type_code')} AS type_code, "
         f"{text_expr(extract, 'status')} AS status, {text_expr(extract, 'action', default='creation')} AS action, "
+        # whether a raw value is padded with WHITESPACE (the numerator then reads it normalised),
+        # computed on the grouped values, not on every row
+        + ", ".join(
+            f"bool_or(coalesce({c} <> trim({c}, {_sql_str(WHITESPACE)}), false)) AS padded_{c}"
+            if c in extract.columns else f"false AS padded_{c}"
+            for c in PADDED_CHECKED
+        )
+        + ", "
         f"sum(n) AS n FROM ({groups}) GROUP BY ALL"
     )
 
@@ -234,6 +249,7 @@ class Tally:
 
     invalid: dict[str, int]
     by_period: dict[str, dict[str, int]]
+    padded: frozenset[str] = frozenset()  # text columns with values padded by WHITESPACE
 
 
 def run_tally(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, periods: list[str]) -> Tally:
@@ -248,11 +264,15 @@ def run_tally(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, pe
     reasons_sql = ", ".join(
         f"CASE WHEN invalid IS NULL THEN {reason_case(rules, i)} END AS reason{i}" for i in range(len(periods))
     )
-    rows = con.execute(f"SELECT invalid, {reasons_sql}, sum(n) FROM {groups} GROUP BY ALL").fetchall()
+    padded_sql = ", ".join(f"bool_or(padded_{c})" for c in PADDED_CHECKED)
+    rows = con.execute(f"SELECT invalid, {reasons_sql}, {padded_sql}, sum(n) FROM {groups} GROUP BY ALL").fetchall()
     invalid: dict[str, int] = {}
     by_period: dict[str, dict[str, int]] = {pid: {} for pid in periods}
     scanned = 0
+    padded: set[str] = set()
     for invalid_reason, *reasons, n in rows:
+        flags, reasons = reasons[len(periods):], reasons[: len(periods)]
+        padded |= {c for c, flag in zip(PADDED_CHECKED, flags) if flag}
         n = int(n)
         scanned += n
         if invalid_reason is not None:
@@ -262,7 +282,7 @@ def run_tally(con: duckdb.DuckDBPyConnection, feeds: Extract, rules: RuleSet, pe
             by_period[pid][reason] = by_period[pid].get(reason, 0) + n
     for pid in periods:  # rows dated outside every period were not read
         by_period[pid]["outside_period"] = by_period[pid].get("outside_period", 0) + feeds.rows - scanned
-    return Tally(invalid, by_period)
+    return Tally(invalid, by_period, frozenset(padded))
 
 
 class RunningTally:
@@ -299,7 +319,7 @@ class RunningTally:
 # --------------------------------------------------------------------------- scan 2: numerator
 
 
-def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str]) -> str:
+def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str], padded: frozenset[str] = frozenset()) -> str:
     """Per professional and period: counted rows, distinct DMPs fed, DMPs fed structured.
 
     Run after the tally has found no invalid row in the periods. Filters are written on the
@@ -308,7 +328,7 @@ def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str]) -> str:
     ind = rules.indicator
     start, end = _date_range(rules, periods)
     date = date_expr(extract, "event_date")
-    structured = f"coalesce({_value(extract, 'format_code')} IN ({_in_list(ind.structured_format_codes.value)}), false)"
+    structured = f"coalesce({_value(extract, 'format_code', padded)} IN ({_in_list(ind.structured_format_codes.value)}), false)"
     per_dmp, per_ps = [], []
     for i, pid in enumerate(periods):
         # with one period, every row read is inside it
@@ -330,7 +350,7 @@ def numerator_sql(extract: Extract, rules: RuleSet, periods: list[str]) -> str:
             SELECT {_value(extract, 'ps_id')} AS ps_id, {_value(extract, 'dmp_id')} AS dmp_id,
                    {date} AS event_date, {structured} AS structured
             FROM {scan}
-            WHERE {_counted_filter(extract, rules)}
+            WHERE {_counted_filter(extract, rules, padded)}
               AND {date} BETWEEN DATE '{start}' AND DATE '{end}'
         ),
         g AS (SELECT ps_id, dmp_id, {', '.join(per_dmp)} FROM f GROUP BY ps_id, dmp_id)
@@ -373,7 +393,7 @@ def aggregate_periods(
             tally = tally.result()
         if tally.invalid:
             raise_feed_errors(feeds, tally.invalid)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {NUMERATOR_TABLE} AS {numerator_sql(feeds, rules, periods)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {NUMERATOR_TABLE} AS {numerator_sql(feeds, rules, periods, tally.padded)}")
         if after_scans is not None:
             after_scans()
         return {

@@ -65,38 +65,108 @@ for _type, _name in ((click.INT, "entier"), (click.FLOAT, "nombre décimal"), (c
     _type.name = _name
 
 
+_DEBUG = {"on": os.environ.get("VSM_DEBUG", "") not in ("", "0")}
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _DEBUG["on"] = True
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C, wherever it landed: in Python, or inside a DuckDB query (« Query interrupted »)."""
+    import duckdb
+
+    if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort)):
+        return True
+    return isinstance(exc, (duckdb.InterruptException, RuntimeError)) and "interrupted" in str(exc).lower()
+
+
+def _os_error_text(exc: OSError) -> str:
+    """An operating-system error in French: what happened, and to which file."""
+    import errno
+
+    what = {
+        errno.ENOSPC: "plus de place sur le disque",
+        errno.EACCES: "permission refusée",
+        errno.EPERM: "opération non permise",
+        errno.EROFS: "système de fichiers en lecture seule",
+        errno.ENOENT: "fichier ou dossier introuvable",
+        errno.EEXIST: "existe déjà",
+        errno.EISDIR: "c'est un dossier",
+        errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+        errno.ENOTEMPTY: "dossier non vide",
+        errno.EDQUOT: "quota disque dépassé",
+        errno.EMFILE: "trop de fichiers ouverts",
+    }.get(exc.errno, exc.strerror or type(exc).__name__)
+    names = [n for n in (exc.filename, exc.filename2) if n]
+    where = " → ".join(f"« {n} »" for n in names)
+    return f"{what}{' : ' + where if where else ''}"
+
+
 class FrenchGroup(click.Group):
-    """Turns VsmError into « Erreur : … » and exit code 2, and click's usage errors into French."""
+    """Turns VsmError into « Erreur : … » and exit code 2, click's usage errors into French,
+    Ctrl-C into « Interrompu. » (130), and any other error into a French message (exit 1),
+    never a traceback unless ``vsm --debug`` (or VSM_DEBUG=1) asks for it."""
 
     def main(self, *args, **kwargs):  # noqa: D401
         kwargs.setdefault("standalone_mode", True)
         try:
             return super().main(*args, **{**kwargs, "standalone_mode": False})
-        except VsmError as exc:
-            click.echo(f"Erreur : {exc}", err=True)
-            sys.exit(2)
-        except click.exceptions.NoSuchOption as exc:
-            click.echo(f"Erreur : option inconnue « {exc.option_name} ». Voir « vsm --help ».", err=True)
-            sys.exit(2)
-        except click.exceptions.MissingParameter as exc:
-            name = exc.param.opts[0] if exc.param is not None and exc.param.opts else "?"
-            click.echo(f"Erreur : paramètre obligatoire manquant : {name}. Voir « vsm --help ».", err=True)
-            sys.exit(2)
-        except click.exceptions.BadParameter as exc:
-            click.echo(f"Erreur : {exc.format_message()}", err=True)
-            sys.exit(2)
-        except click.exceptions.UsageError as exc:
-            click.echo(f"Erreur : {exc.format_message()} Voir « vsm --help ».", err=True)
-            sys.exit(2)
-        except click.exceptions.Abort:
-            click.echo("Interrompu.", err=True)
-            sys.exit(130)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
+        except click.exceptions.ClickException as exc:
+            sys.exit(self._usage_error(exc))
+        except BaseException as exc:  # noqa: BLE001 — the last resort: every error a user can cause
+            if isinstance(exc, SystemExit):
+                raise
+            if _DEBUG["on"]:
+                import traceback
+
+                traceback.print_exception(exc)
+            if _interrupted(exc):
+                click.echo("Interrompu (Ctrl-C) : la commande s'est arrêtée avant la fin ; la relancer.", err=True)
+                sys.exit(130)
+            if isinstance(exc, VsmError):
+                click.echo(f"Erreur : {exc}", err=True)
+                sys.exit(2)
+            if isinstance(exc, OSError):
+                click.echo(f"Erreur : {_os_error_text(exc)}.", err=True)
+            elif isinstance(exc, MemoryError):
+                click.echo("Erreur : mémoire insuffisante pour cette commande.", err=True)
+            else:
+                detail = str(exc).splitlines()[0] if str(exc) else ""
+                click.echo(
+                    f"Erreur inattendue ({type(exc).__name__}{' : ' + detail if detail else ''}). "
+                    "C'est sans doute un défaut de vsm : relancer avec « vsm --debug … » pour voir le détail "
+                    "et le signaler.",
+                    err=True,
+                )
+            sys.exit(1)
+
+    @staticmethod
+    def _usage_error(exc: click.exceptions.ClickException) -> int:
+        if isinstance(exc, click.exceptions.NoSuchOption):
+            click.echo(f"Erreur : option inconnue « {exc.option_name} ». Voir « vsm --help ».", err=True)
+        elif isinstance(exc, click.exceptions.MissingParameter):
+            name = exc.param.opts[0] if exc.param is not None and exc.param.opts else "?"
+            click.echo(f"Erreur : paramètre obligatoire manquant : {name}. Voir « vsm --help ».", err=True)
+        elif isinstance(exc, click.exceptions.BadParameter):
+            click.echo(f"Erreur : {exc.format_message()}", err=True)
+        elif isinstance(exc, click.exceptions.UsageError):
+            click.echo(f"Erreur : {exc.format_message()} Voir « vsm --help ».", err=True)
+        else:
+            click.echo(f"Erreur : {exc.format_message()}", err=True)
+            return exc.exit_code or 1
+        return 2
 
 
 @click.group(cls=FrenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="vsm", message="%(prog)s %(version)s")
+@click.option(
+    "--debug", is_flag=True, is_eager=True, expose_value=False, callback=_set_debug,
+    help="En cas d'erreur, afficher aussi la trace technique (pour signaler un défaut).",
+)
 def cli() -> None:
     """Forfait VSM : calcul, explication et restitution."""
 
@@ -442,6 +512,15 @@ def main() -> None:
     # numpy's OpenBLAS would start a thread per core that spins while DuckDB works; we do no
     # linear algebra.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import signal
+
+    if signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, signal.default_int_handler):
+        # still vsm/__init__.py's start-up handler (Ctrl-C: « Interrompu », exit 130): keep it
+        # while DuckDB's native module loads for the commands that need it (an import it
+        # interrupts aborts the whole process), then let Python raise KeyboardInterrupt
+        if set(sys.argv[1:]) & {"compute", "explain", "run", "reports", "structure"}:
+            import duckdb  # noqa: F401
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     code: int | str | None = 0
     try:
         cli(prog_name="vsm")

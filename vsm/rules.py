@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -31,9 +31,17 @@ from pydantic import (
 )
 
 from .errors import VsmError
-from .paths import load_yaml, rules_dir
+from .paths import count_maximum, read_yaml_file, rules_dir
 
 # --------------------------------------------------------------------------- value types
+
+MAX_NUMBER_TEXT = 40  # « 1/3 », « 0.9 », « 50 % »: a longer number is a typo, not a rule
+# A rule's amount (a tier, e.g. 3 000 €) and rate (a majoration, e.g. 20 %) stay far from what
+# the results can hold: with at most MAX_COUNT patients (params/schemas/), an amount times
+# (1 + rate) times the weight always fits decimal(14,2) (checked by RuleSet._coherent).
+MAX_RULE_AMOUNT = Decimal("1000000.00")
+MAX_MAJORATION_RATE = Fraction(10)
+MAX_RESULT_EUR = 10**12  # results hold money as decimal(14, 2) (results.MONEY_PRECISION)
 
 
 def _parse_fraction(value: Any) -> Fraction:
@@ -45,14 +53,18 @@ def _parse_fraction(value: Any) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"« {value} » n'est pas un nombre fini (écrire par exemple « 1/3 », « 0.9 » ou « 50 % »)")
         return Fraction(repr(value))
     if isinstance(value, str):
         text = value.strip().replace(",", ".").replace("\u202f", " ").replace("\u00a0", " ")
         try:
+            if len(text) > MAX_NUMBER_TEXT:
+                raise ValueError
             if text.endswith("%"):
                 return Fraction(text[:-1].strip()) / 100
             return Fraction(text)
-        except (ValueError, ZeroDivisionError):
+        except (ValueError, ZeroDivisionError, OverflowError):
             pass
     raise ValueError(f"« {value} » n'est pas une part lisible (écrire par exemple « 1/3 », « 0.9 » ou « 50 % »)")
 
@@ -61,12 +73,16 @@ def _parse_money(value: Any) -> Decimal:
     """'1500.00' or 1500 → Decimal('1500.00'); at most two decimals, never negative."""
     if isinstance(value, bool):
         raise ValueError("un montant est attendu, pas vrai/faux")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"« {value} » n'est pas un montant en euros (écrire par exemple « 1500.00 »)")
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
         raise ValueError(f"« {value} » n'est pas un montant en euros (écrire par exemple « 1500.00 »)") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"« {value} » : le montant doit être positif ou nul")
+    if amount > MAX_RULE_AMOUNT:
+        raise ValueError(f"« {value} » : montant déraisonnable (au plus {MAX_RULE_AMOUNT} € dans un jeu de règles)")
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError(f"« {value} » : un montant a au plus deux décimales (centimes)")
     return amount.quantize(Decimal("0.01"))
@@ -154,6 +170,11 @@ class RateParam(_Param):
     def _non_negative(cls, v: Fraction) -> Fraction:
         if v < 0:
             raise ValueError("le taux de majoration doit être positif ou nul")
+        if v > MAX_MAJORATION_RATE:
+            raise ValueError(
+                f"le taux de majoration {float(v):g} est déraisonnable (au plus {MAX_MAJORATION_RATE}, soit "
+                f"{MAX_MAJORATION_RATE * 100} % ; 20 % s'écrit « 0.2 » ou « 20 % »)"
+            )
         return v
 
 
@@ -292,12 +313,31 @@ class RuleSet(_Strict):
         ordered = sorted(self.periods.values(), key=lambda p: (p.end, p.start))
         if ordered != list(self.periods.values()):
             raise ValueError("les périodes doivent être données dans l'ordre chronologique de leur fin")
+        largest = self.largest_amount()
+        if largest >= MAX_RESULT_EUR:
+            raise ValueError(
+                f"avec ces paliers, ce taux de majoration et cette pondération, un professionnel de "
+                f"{count_maximum():,} patients recevrait {float(largest):,.0f} € : au-delà de ce que les résultats "
+                f"peuvent enregistrer ({MAX_RESULT_EUR:,} €)".replace(",", " ")
+            )
         for source in self.all_sources():
             if source.seed not in self.documents:
                 raise ValueError(
                     f"la source « {source.seed} » n'est pas déclarée dans `documents` (qui donne son nom lisible)"
                 )
         return self
+
+    def largest_amount(self) -> Fraction:
+        """The highest amount a professional could receive: the top tier, majorated, weighted
+        by the largest patientèle an input may declare (params/schemas/)."""
+        amount = Fraction(max(level.amount_eur for level in self.tiers.levels))
+        if self.majoration.enabled.value:
+            amount *= 1 + self.majoration.rate.value
+        if self.ponderation.enabled.value:
+            weight = Fraction(count_maximum(), self.ponderation.reference_patients.value)
+            cap = self.ponderation.cap.value
+            amount *= weight if cap is None else min(weight, cap)
+        return amount
 
     # ------------------------------------------------------------------ accessors
 
@@ -378,12 +418,8 @@ def _resolve(ref: str | Path, relative_to: Path | None = None) -> Path:
 
 
 def _read_yaml(path: Path) -> dict:
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (ligne {mark.line + 1}, colonne {mark.column + 1})" if mark else ""
-        raise VsmError(f"Fichier de règles « {path} » illisible{where} : YAML invalide.") from None
+    """A rules file: bounded size and alias expansion, UTF-8, no duplicate key (paths.py)."""
+    data = read_yaml_file(path, "Fichier de règles")
     if not isinstance(data, dict):
         raise VsmError(f"Fichier de règles « {path} » : un dictionnaire YAML est attendu.")
     return data

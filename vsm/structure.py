@@ -48,7 +48,7 @@ from .inputs import (
     read_table,
     require_columns,
 )
-from .paths import load_yaml, params_dir, rules_dir
+from .paths import count_maximum, load_yaml, params_dir, rules_dir
 from .rules import (
     BoolParam,
     Conflict,
@@ -63,6 +63,7 @@ from .rules import (
     _Strict,
 )
 
+STRUCTURE_SCHEMA = "forfait_structure"  # params/schemas/forfait_structure.schema.json
 DEFAULT_RULES = "forfait-structure-2023"
 IndicatorKind = Literal["declared", "observed", "neutralised", "rate", "count", "services"]
 ServiceKind = Literal["declared", "observed", "neutralised", "rate", "count"]
@@ -537,17 +538,17 @@ def validate_structure_input(
         elif col.kind == "rate":
             out[col.name], col_problems = _parse_rates(frame[col.name], col.name, col.empty_allowed)
         else:
-            out[col.name], col_problems = parse_counts_column(frame[col.name], col.name, kind)
+            out[col.name], col_problems = parse_counts_column(frame[col.name], col.name, kind, count_maximum())
         problems += col_problems
     if not id_problems:
-        problems += duplicate_problems(out["ps_id"], kind)
+        problems += duplicate_problems(out["ps_id"], kind, source=source)
     raise_if_problems(source, kind, problems)
     return out
 
 
 def read_structure_input(path: Path | str, rules: StructureRuleSet) -> pd.DataFrame:
     """Read and validate a per-professional indicators file (CSV or Parquet)."""
-    frame, kind = read_table(path)
+    frame, kind = read_table(path, STRUCTURE_SCHEMA)
     return validate_structure_input(frame, rules, source=str(path), kind=kind)
 
 
