@@ -372,7 +372,7 @@ def test_two_real_runs_at_once_on_the_demo_data(tmp_path):
     done = [(p.wait(timeout=600), *p.communicate()) for p in procs]
     codes = sorted(code for code, _, _ in done)
     assert codes[0] == 0
-    for code, stdout, stderr in done:
+    for code, _stdout, stderr in done:
         assert "Traceback" not in stderr, stderr
         if code:
             assert code == 2 and "Une autre exécution écrit déjà dans" in stderr, stderr

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 from conftest import eur, norm, squash, write_yaml
 from vsm import present as fr
-from vsm import releve
+from vsm import releve, releve_batch
 from vsm.cli import cli
-from vsm.explain import explain, explain_row
+from vsm.explain import explain
 from vsm.forfait import compute, compute_columns
 from vsm.results import write_table
 from vsm.rules import load_rules
@@ -403,14 +403,14 @@ def test_contact_placeholder_and_filled_contact(batch, tmp_path):
 def test_id_lists_with_or_without_header(tmp_path):
     (tmp_path / "a.csv").write_text("ps_id;nom\n0100;x\n0200;y\n", encoding="utf-8")
     (tmp_path / "b.txt").write_text("0100\n\n0200\n", encoding="utf-8")
-    assert releve.read_id_list(tmp_path / "a.csv") == ["0100", "0200"]
-    assert releve.read_id_list(tmp_path / "b.txt") == ["0100", "0200"]
+    assert releve_batch.read_id_list(tmp_path / "a.csv") == ["0100", "0200"]
+    assert releve_batch.read_id_list(tmp_path / "b.txt") == ["0100", "0200"]
     (tmp_path / "c.csv").write_text("ps_id,nom\n,x\n", encoding="utf-8")
     with pytest.raises(Exception, match="ligne 2"):
-        releve.read_id_list(tmp_path / "c.csv")
+        releve_batch.read_id_list(tmp_path / "c.csv")
     (tmp_path / "d.csv").write_text("", encoding="utf-8")
     with pytest.raises(Exception, match="vide"):
-        releve.read_id_list(tmp_path / "d.csv")
+        releve_batch.read_id_list(tmp_path / "d.csv")
 
 
 def test_number_ids_are_refused_in_the_notebook(results_dir):

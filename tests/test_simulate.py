@@ -412,7 +412,7 @@ def test_outputs_exact_money_and_manifest(simulation):
     assert sum(Decimal(v) for v in csv_table["difference_eur"]) == sim.national("medecins-2024-palier-1-40", "P1")["change_eur"]
     summary_csv = pd.read_csv(out / "synthese.csv", dtype=str)
     assert len(summary_csv) == len(sim.summary)
-    for rel, entry in manifest["outputs"].items():
+    for rel in manifest["outputs"]:
         assert (out / rel).is_file(), rel
 
 

@@ -4,7 +4,6 @@ the traceback only with ``vsm --debug``."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -80,7 +79,7 @@ def test_a_weight_that_could_overflow_the_results_money_type_is_refused_at_load(
 
 def test_duplicate_keys_are_refused_in_the_structure_rules_too(tmp_path):
     text = STRUCTURE_FILE.read_text(encoding="utf-8")
-    first = text.splitlines()[0] if ":" in text.splitlines()[0] else next(l for l in text.splitlines() if l and not l.startswith("#"))
+    first = text.splitlines()[0] if ":" in text.splitlines()[0] else next(line for line in text.splitlines() if line and not line.startswith("#"))
     path = tmp_path / "s.yml"
     path.write_text(text.replace(first, first + "\n" + first, 1), encoding="utf-8")
     french_refusal(lambda: load_structure_rules(path), "en double")

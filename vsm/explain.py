@@ -64,7 +64,6 @@ def explain_row(row: pd.Series | dict, rules: RuleSet, period: str) -> list[Step
 def _amount_steps(row: dict, rules: RuleSet, period: str) -> list[Step]:
     p = rules.period(period)
     ald = int(row["patients_mt_ald"])
-    mt = int(row["patients_mt"])
     fed = int(row["dmp_vsm"])
     structured = int(row["dmp_vsm_structured"])
     thresholds = tuple(level.min_share for level in rules.tiers.levels)

@@ -298,7 +298,7 @@ def check_csv_records(con: duckdb.DuckDBPyConnection, file: Path, delimiter: str
         return int(rows)
     lines = physical_lines_at(file, [int(r[0]) for r in rejects])
     problems = []
-    for (position, kind, message, _), line in zip(rejects, lines):
+    for (_position, kind, message, _), line in zip(rejects, lines):
         found = re.search(r"Found: (\d+)", message or "")
         text = _CSV_REJECTS.get(kind, kind.lower()).format(found=found.group(1) if found else "?", expected=len(names))
         problems.append(f"ligne {line}, {text}")

@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .columns import COUNT_COLUMNS
 from .errors import VsmError
 from .rules import Period, RuleSet
 
 if TYPE_CHECKING:  # the computation itself needs numpy only; pandas wraps it for tables
     import pandas as pd
 
-# the per-professional counts the forfait is computed from (inputs.validate_counts checks them)
-COUNT_COLUMNS = ("patients_mt", "patients_mt_ald", "dmp_vsm", "dmp_vsm_structured")
+# the per-professional counts the forfait is computed from (inputs.validate_counts checks
+# them), re-exported here: callers of the forfait take them from it
 
 RESULT_COLUMNS = (
     "ps_id",

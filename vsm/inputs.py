@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import MAX_LISTED_ERRORS, InputErrors, VsmError  # noqa: F401 (re-exported)
-from .forfait import COUNT_COLUMNS
+from .columns import COUNT_COLUMNS
 
 COUNTS_REQUIRED = ("ps_id", *COUNT_COLUMNS)
 COUNTS_SCHEMA = "effectifs"

@@ -287,6 +287,17 @@ def is_write_failure(exc: BaseException) -> bool:
     )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def public_mode(path: Path) -> None:
+    """Give a file or folder made by mkstemp/mkdtemp the usual permissions (umask applied)."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
+
+
 # --------------------------------------------------------------------------- lock
 
 
@@ -480,8 +491,6 @@ def staged_folder(target: Path) -> Iterator[Path]:
     """A new hidden folder beside ``target``, for the block to write everything into; then
     put in place of ``target`` (:func:`swap_in`). On any failure the staging folder is removed
     and ``target`` is left exactly as it was."""
-    from .results import public_mode
-
     target = absolute(target)
     intact = "Les résultats précédents sont intacts." if target.exists() else "Rien n'a été écrit."
     try:

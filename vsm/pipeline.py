@@ -303,7 +303,7 @@ def run(
     before anything runs when ``out_dir`` is not vsm's to replace (vsm.outputs), locked against
     a second run, written into a hidden staging folder (manifest included) that takes the
     place of the previous results in one last step. Returns the manifest."""
-    from .outputs import absolute, clean_leftovers, output_lock, staged_folder
+    from .outputs import absolute, clean_leftovers, output_lock
 
     feeds, patientele = absolute(feeds), absolute(patientele)
     out_dir = check_results_out(out_dir, (feeds, patientele))

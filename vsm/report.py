@@ -274,7 +274,7 @@ def count_table(frame: pd.DataFrame, labels: int = 1) -> pd.DataFrame:
     a rendered report against."""
     columns = [c for j, c in enumerate(frame.columns) if j >= labels]
     rows, index = [], []
-    for i, row in enumerate(frame.itertuples(index=False, name=None)):
+    for row in frame.itertuples(index=False, name=None):
         values = []
         for j, value in enumerate(row):
             if j < labels:

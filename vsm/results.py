@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from .errors import VsmError
+from .outputs import check_file_output, is_manifest, is_write_failure, public_mode, read_json, visible_entries, write_error
 
 if TYPE_CHECKING:  # imported where used: the atomic-write helpers must stay light to import
     import numpy as np
@@ -20,22 +21,9 @@ if TYPE_CHECKING:  # imported where used: the atomic-write helpers must stay lig
 MONEY_PRECISION, MONEY_SCALE = 14, 2
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def public_mode(path: Path) -> None:
-    """Give a file or folder made by mkstemp/mkdtemp the usual permissions (umask applied)."""
-    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
-
-
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it only if the block succeeds."""
-    from .outputs import is_write_failure, write_error
-
     path = Path(path)
     intact = "Le fichier précédent est intact." if path.exists() else "Aucun fichier n'a été écrit."
     if path.is_dir():
@@ -75,8 +63,6 @@ def is_vsm_file(path: Path) -> bool:
     """Whether an existing file looks like one vsm writes (and so may be replaced): a table
     whose first column is ``ps_id`` (results, counts, payments, indicators), the examples'
     check table, or a vsm manifest."""
-    from .outputs import is_manifest, read_json
-
     path = Path(path)
     suffix = path.suffix.lower()
     try:
@@ -102,16 +88,12 @@ EXAMPLES_FILES = ("effectifs.csv", "resultats.csv", "verification.csv")
 
 def is_examples_folder(folder: Path) -> bool:
     """A folder written by « vsm exemples --out »: only its three tables."""
-    from .outputs import visible_entries
-
     return all(p.name in EXAMPLES_FILES and p.is_file() and is_vsm_file(p) for p in visible_entries(Path(folder)))
 
 
 def check_results_file(path: Path | str, inputs: tuple = ()) -> Path:
     """``path`` (absolute) if vsm may write a table or manifest there: not a folder, not under
     a file, not an input, and, if it exists, a file vsm recognises as its own."""
-    from .outputs import check_file_output
-
     return check_file_output(path, inputs, own=is_vsm_file)
 
 
