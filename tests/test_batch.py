@@ -522,3 +522,26 @@ def test_every_masked_table_has_its_secrecy_note_in_html_and_pdf(batch_run, regi
     text = squash(html_lib.unescape(re.sub(r"<[^>]+>", " ", norm(html))))
     for left, right in re.findall(r"(\w+)-\n(\w+)", norm(pdf)):
         assert f"{left}-{right}" in text, f"{left}-{right}"
+
+
+def test_papermill_cli_as_an_analyst_types_it(demo_results, tmp_path):
+    """`papermill notebooks/rapport_regional.ipynb out.ipynb -p period P1 -p region 02`: papermill
+    turns « 02 » into the integer 2, and the notebook reads it back as region 02."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    folder, _ = demo_results
+    out = tmp_path / "martinique.ipynb"
+    papermill = Path(sys.executable).parent / "papermill"
+    done = subprocess.run(
+        [str(papermill), str(REPO_DIR / "notebooks" / "rapport_regional.ipynb"), str(out),
+         "-p", "period", "P1", "-p", "region", "02", "-p", "results_dir", str(folder)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    nb = nbformat.read(out, as_version=4)
+    text = _outputs_text(nb)
+    assert "Martinique" in text
+    assert "Région inconnue" not in text
