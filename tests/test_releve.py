@@ -296,7 +296,7 @@ def test_needed_numbers_are_the_smallest_that_reach_the_step(rows, strict, perio
     if reach.any():
         at_n = compute_columns(mt, ald, fed + np.where(reach, n, 0), structured, rules, period, paid_cents=paid)
         before = compute_columns(mt, ald, fed + np.where(reach, n - 1, 0), structured, rules, period, paid_cents=paid)
-        assert (at_n["tier"][reach] == g.next_level[reach]).all()
+        assert (at_n["tier"][reach] >= g.next_level[reach]).all()  # a small ALD count can jump a tier
         assert (before["tier"][reach] < g.next_level[reach]).all()
     # no gap only when the top tier is reached or the professional is not eligible
     none = n == releve.NO_GAP

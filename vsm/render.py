@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import functools
 import html
 import json
 import os
@@ -434,14 +435,26 @@ def notebook_markdown(nb, block: TitleBlock, media_dir: Path, produced: dt.date 
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def _pandoc(markdown: str, to: str, extra: list[str]) -> str:
+@functools.lru_cache(maxsize=1)
+def pandoc_path() -> str:
+    """The pandoc binary that pypandoc-binary ships (looked up once per process)."""
     import pypandoc
 
+    return pypandoc.get_pandoc_path()
+
+
+def _pandoc(markdown: str, to: str, extra: list[str]) -> str:
+    # pandoc itself, not pypandoc.convert_text: that one runs pandoc three times per
+    # conversion (version, formats, conversion), which triples the cost of a short relevé
+    command = [pandoc_path(), f"--from={PANDOC_MARKDOWN}", f"--to={to}", "--wrap=none", f"--lua-filter={LUA_FILTER}", *extra]
     try:
-        return pypandoc.convert_text(markdown, to, format=PANDOC_MARKDOWN,
-                                     extra_args=["--wrap=none", f"--lua-filter={LUA_FILTER}", *extra])
-    except (RuntimeError, OSError) as exc:
-        raise VsmError(f"pandoc n'a pas pu convertir le rapport en {to} : {exc}") from None
+        done = subprocess.run(command, input=markdown.encode("utf-8"), capture_output=True)
+    except OSError as exc:
+        raise VsmError(f"pandoc n'a pas pu être lancé pour convertir le rapport en {to} : {exc}") from None
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", "replace").strip()
+        raise VsmError(f"pandoc n'a pas pu convertir le rapport en {to} : {detail}")
+    return done.stdout.decode("utf-8")
 
 
 def html_document(markdown: str, media_dir: Path) -> str:
