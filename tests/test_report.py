@@ -584,3 +584,15 @@ def test_every_report_of_a_period_uses_the_same_masks(demo):
     assert mine.protections.keys() == theirs.protections.keys()
     for scope in mine.protections:
         assert mine.protections[scope].masked == theirs.protections[scope].masked, scope
+
+
+def test_introduction_follows_the_rule_set_population_and_the_secrecy_threshold(monkeypatch):
+    from vsm.rules import load_rules
+
+    doctors = r.scope_markdown(load_rules("medecins-2024"), "de la région", "entre deux chiffres")
+    centres = r.scope_markdown(load_rules("centres-sante-2024"), "de la région", "entre deux chiffres")
+    assert "les médecins traitants de la région" in doctors and "centres" not in doctors
+    assert "les centres de santé de la région" in centres and "médecins traitants" not in centres
+    assert "de 1 à 10 professionnels" in doctors
+    monkeypatch.setattr(r, "threshold", lambda: 4)  # what params/secret.yml would say
+    assert "de 1 à 4 professionnels" in r.scope_markdown(load_rules("medecins-2024"), "de la région", "entre deux chiffres")

@@ -708,27 +708,18 @@ def _region_scopes(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return scopes
 
 
-def secrecy_plan(results: pd.DataFrame, rules: RuleSet, entry: dict | None = None, width: Fraction = NEAR_WIDTH) -> Secrecy:
-    """The masks of every report of a period — all regional reports and the national
-    synthesis — decided together, so that no combination of them gives a small count back.
-
-    1. The whole country (the groups the national figures publish) and each region (all
-       the groups its report publishes) are protected on their own
-       (:func:`vsm.secrecy.protect`); a region of 1 to 10 professionals publishes nothing.
-    2. Regions against the national totals: for every group published both nationally and
-       per region, the masked regional counts must be 0 or at least two, adding up to 0 or
-       more than 10 — otherwise the national total minus the published regions would give
-       them back. Else the smallest published count of another region is masked too (then
-       that region is protected again), until nothing changes.
-    """
+def couple_regions(national, regions: dict, coupled: list[str]) -> dict:
+    """Each scope protected on its own, then the regions made consistent with the national
+    totals for every group of ``coupled`` (published both nationally and by every region):
+    the masked regional counts of a group must be 0 or at least two adding up to more than
+    the threshold, else the national total minus the published regions gives them back; one
+    more region (its smallest published count) is masked, or the national figure, until
+    nothing changes. The one owner of this step, for the payment and simulation reports."""
     limit = threshold()
-    national = population(NATIONAL, results, rules, width, detail=False)
-    regions = {code: population(code, part, rules, width, detail=code != UNKNOWN_REGION) for code, part in _region_scopes(results).items()}
     forced: dict[str, set[str]] = {scope: set() for scope in [NATIONAL, *regions]}
     protections = {NATIONAL: national.protect()}
     for code, pop in regions.items():
         protections[code] = pop.protect()
-    coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())]
     for _ in range(200):
         changed = False
         for name in coupled:
@@ -751,6 +742,26 @@ def secrecy_plan(results: pd.DataFrame, rules: RuleSet, entry: dict | None = Non
             changed = True
         if not changed:
             break
+    return protections
+
+
+def secrecy_plan(results: pd.DataFrame, rules: RuleSet, entry: dict | None = None, width: Fraction = NEAR_WIDTH) -> Secrecy:
+    """The masks of every report of a period — all regional reports and the national
+    synthesis — decided together, so that no combination of them gives a small count back.
+
+    1. The whole country (the groups the national figures publish) and each region (all
+       the groups its report publishes) are protected on their own
+       (:func:`vsm.secrecy.protect`); a region of 1 to 10 professionals publishes nothing.
+    2. Regions against the national totals: for every group published both nationally and
+       per region, the masked regional counts must be 0 or at least two, adding up to 0 or
+       more than 10 — otherwise the national total minus the published regions would give
+       them back. Else the smallest published count of another region is masked too (then
+       that region is protected again), until nothing changes.
+    """
+    national = population(NATIONAL, results, rules, width, detail=False)
+    regions = {code: population(code, part, rules, width, detail=code != UNKNOWN_REGION) for code, part in _region_scopes(results).items()}
+    coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())]
+    protections = couple_regions(national, regions, coupled)
     if entry is not None:
         protections[ABSENT] = absent_population(entry).protect()
     return Secrecy(protections)
@@ -1857,6 +1868,21 @@ def read_structure_results(path: str | Path | None) -> pd.DataFrame | None:
 # --------------------------------------------------------------------------- the two reports
 
 
+POPULATION_WORDS = {"medecin": "les médecins traitants", "centre": "les centres de santé"}
+
+
+def scope_markdown(rules: RuleSet, where: str, across: str) -> str:
+    """Who a report is about (the rule set's population) and the statistical-secrecy rule it
+    follows (the threshold of params/secret.yml): the sentences of the introduction that
+    depend on the rule set and the settings, so that the notebook's prose does not."""
+    who = POPULATION_WORDS[rules.population]
+    return (
+        f"Professionnels concernés : {who} {where} (jeu de règles {md_escape(rules.id)}). "
+        f"Secret statistique : aucun effectif de 1 à {threshold()} professionnels n'est lisible, "
+        f"ni dans un tableau ni par différence {across} (« s »)."
+    )
+
+
 @dataclass
 class RegionalReport:
     """What rapport_regional.ipynb shows, for one region and one period."""
@@ -1918,6 +1944,9 @@ class RegionalReport:
 
     def rule_summary(self) -> Prose:
         return Prose(rule_markdown(self.rules, self.period))
+
+    def scope_note(self) -> Prose:
+        return Prose(scope_markdown(self.rules, "de la région", "entre deux chiffres"))
 
     def _withheld(self, what: str) -> Prose:
         return Prose(
@@ -2157,6 +2186,9 @@ class NationalReport:
     def essentials(self) -> Prose:
         return Prose(essentials_markdown(self.results, self.rules, self.period, NATIONAL, self.plan, NATIONAL_NAME))
 
+    def scope_note(self) -> Prose:
+        return Prose(scope_markdown(self.rules, "de toutes les régions", "entre les tableaux de cette synthèse et ceux des rapports régionaux"))
+
     def rule_summary(self) -> Prose:
         return Prose(rule_markdown(self.rules, self.period))
 
@@ -2217,6 +2249,7 @@ def national_report(rules: RuleSet | str, period: str, results_dir: str | Path) 
 
 
 __all__ = [
+    "couple_regions",
     "Chart",
     "Headcount",
     "KeyFigures",

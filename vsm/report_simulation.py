@@ -263,35 +263,9 @@ def simulation_plan(national: rp.Population, regions: dict[str, rp.Population]) 
     """Each scope protected on its own, then the regions made consistent with the national
     totals (the second step of :func:`vsm.report.secrecy_plan`): a group's masked regional
     counts are 0 or at least two adding up to more than 10, else one more region is masked."""
-    limit = rp.threshold()
-    forced: dict[str, set[str]] = {scope: set() for scope in [NATIONAL, *regions]}
-    protections = {NATIONAL: national.protect()}
-    for code, pop in regions.items():
-        protections[code] = pop.protect()
     coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())
                and not name.startswith("paiement:")]
-    for _ in range(200):
-        changed = False
-        for name in coupled:
-            if protections[NATIONAL].is_masked(name):
-                continue
-            hidden = [code for code in regions if protections[code].is_masked(name)]
-            if not hidden:
-                continue
-            total = sum(regions[code].count(name) for code in hidden)
-            if len(hidden) >= 2 and not (1 <= total <= limit):
-                continue
-            shown = [code for code in regions if not protections[code].is_masked(name)]
-            if not shown:
-                forced[NATIONAL].add(name)
-                protections[NATIONAL] = national.protect(forced[NATIONAL])
-            else:
-                pick = min(shown, key=lambda code: (regions[code].count(name) == 0, regions[code].count(name), code))
-                forced[pick].add(name)
-                protections[pick] = regions[pick].protect(forced[pick])
-            changed = True
-        if not changed:
-            break
+    protections = rp.couple_regions(national, regions, coupled)
     return rp.Secrecy(protections)
 
 
