@@ -143,3 +143,18 @@ def files_in(folder: Path) -> list[Path]:
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", " ", norm(text)).strip()
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def refused(call, *fragments: str) -> str:
+    """The French message of the VsmError that ``call()`` raises; each fragment must be in it."""
+    from vsm.errors import VsmError
+
+    with pytest.raises(VsmError) as caught:
+        call()
+    message = str(caught.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    return message

@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import refused
+
 from test_aggregate import FEED_COLUMNS, PATIENTELE, TRACES, write_csv
 from vsm.errors import VsmError
 from vsm.inputs import read_counts, read_paid
@@ -47,14 +49,6 @@ def compute_p1(tmp_path: Path, feeds: Path, patientele: Path):
     out = tmp_path / "out" / "r.parquet"
     return compute_extracts(load_rules("medecins-2024"), "P1", feeds, patientele, out)
 
-
-def refused(call, *fragments: str) -> str:
-    with pytest.raises(VsmError) as caught:
-        call()
-    message = str(caught.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def no_output(tmp_path: Path) -> None:

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO_DIR
+from conftest import REPO_DIR, refused
 from vsm.cli import cli
-from vsm.errors import VsmError
 from vsm.paths import MAX_YAML_NODES, load_yaml
 from vsm.rules import load_rules
 from vsm.structure import load_structure_rules
@@ -33,14 +32,6 @@ def variant(tmp_path: Path, old: str, new: str, source: Path = RULES_FILE, name:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     return path
 
-
-def french_refusal(call, *fragments: str) -> str:
-    with pytest.raises(VsmError) as caught:
-        call()
-    message = str(caught.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 # ----------------------------------------------------------------------------- YAML read strictly
@@ -63,7 +54,7 @@ def french_refusal(call, *fragments: str) -> str:
 )
 def test_a_broken_rules_file_is_explained_in_french(tmp_path, old, new, fragments):
     path = variant(tmp_path, old, new)
-    french_refusal(lambda: load_rules(path), str(path), *fragments)
+    refused(lambda: load_rules(path), str(path), *fragments)
     result = CliRunner().invoke(cli, ["compute", "--rules", str(path), "--period", "P1", "--counts", "c.csv", "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert not (tmp_path / "o.csv").exists()
@@ -72,7 +63,7 @@ def test_a_broken_rules_file_is_explained_in_french(tmp_path, old, new, fragment
 def test_a_weight_that_could_overflow_the_results_money_type_is_refused_at_load(tmp_path):
     path = variant(tmp_path, "reference_patients:\n    value: 800", "reference_patients:\n    value: 1")
     path = variant(tmp_path, 'amount_eur: "3000.00"', 'amount_eur: "900000.00"', source=path, name="v2.yml")
-    french_refusal(lambda: load_rules(path), "au-delà de ce que les résultats", "10 000 000 patients")
+    refused(lambda: load_rules(path), "au-delà de ce que les résultats", "10 000 000 patients")
     # the same amounts with the usual weighting fit: accepted
     load_rules(variant(tmp_path, 'amount_eur: "3000.00"', 'amount_eur: "900000.00"', name="v3.yml"))
 
@@ -82,7 +73,7 @@ def test_duplicate_keys_are_refused_in_the_structure_rules_too(tmp_path):
     first = text.splitlines()[0] if ":" in text.splitlines()[0] else next(line for line in text.splitlines() if line and not line.startswith("#"))
     path = tmp_path / "s.yml"
     path.write_text(text.replace(first, first + "\n" + first, 1), encoding="utf-8")
-    french_refusal(lambda: load_structure_rules(path), "en double")
+    refused(lambda: load_structure_rules(path), "en double")
 
 
 def alias_bomb(levels: int = 9) -> str:
@@ -96,10 +87,10 @@ def test_an_alias_bomb_fails_fast_with_a_french_message(tmp_path):
     path = tmp_path / "bomb.yml"
     path.write_text(alias_bomb(), encoding="utf-8")
     started = time.perf_counter()
-    french_refusal(lambda: load_rules(path), "alias", str(MAX_YAML_NODES))
+    refused(lambda: load_rules(path), "alias", str(MAX_YAML_NODES))
     assert time.perf_counter() - started < 5
     # a structure rule set goes through the same reader
-    french_refusal(lambda: load_structure_rules(path), "alias")
+    refused(lambda: load_structure_rules(path), "alias")
 
 
 def test_aliases_within_the_bound_are_still_read():
@@ -110,15 +101,15 @@ def test_aliases_within_the_bound_are_still_read():
 def test_a_huge_rules_file_is_refused_before_parsing(tmp_path):
     path = tmp_path / "huge.yml"
     path.write_text("# " + "x" * (2 << 20) + "\nid: x\n", encoding="utf-8")
-    french_refusal(lambda: load_rules(path), "trop gros")
+    refused(lambda: load_rules(path), "trop gros")
 
 
 @pytest.mark.parametrize("payload", [b"id: m\xe9decins\n", b"\xff\xfei\x00d\x00", "label: é\n".encode("cp1252") + b"\x9c"])
 def test_a_rules_file_that_is_not_utf8_is_refused_in_french(tmp_path, payload):
     path = tmp_path / "latin.yml"
     path.write_bytes(payload)
-    french_refusal(lambda: load_rules(path), "encodage non UTF-8")
-    french_refusal(lambda: load_structure_rules(path), "encodage non UTF-8")
+    refused(lambda: load_rules(path), "encodage non UTF-8")
+    refused(lambda: load_structure_rules(path), "encodage non UTF-8")
 
 
 def test_every_shipped_yaml_file_still_loads():

@@ -30,7 +30,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -533,8 +533,9 @@ class SimulationReport:
             scopes.append((self.region, load_regions()[self.region].nom))
         return scopes
 
-    def gains(self) -> list[Prose | rp.Table | rp.Chart]:
-        out: list[Prose | rp.Table | rp.Chart] = []
+    def _sections(self, out: list) -> Iterator[tuple[Any, str, str, str]]:
+        """Each scenario × period × scope, its heading appended to ``out``; a scope of too few
+        professionals gets the secrecy sentence instead and is not yielded."""
         for scenario in self.scenarios:
             for pid in self.periods:
                 for scope, where in self._scopes():
@@ -542,8 +543,13 @@ class SimulationReport:
                     if self.plan(pid).whole(scope):
                         out.append(Prose(f"*Moins de {rp.threshold() + 1} professionnels : aucun chiffre publié (secret statistique).*"))
                         continue
-                    out.append(rp.table(self.gains_frame(scenario, pid, scope), self.plan(pid)))
-                    out.append(self.distribution_chart(scenario, pid, scope, where))
+                    yield scenario, pid, scope, where
+
+    def gains(self) -> list[Prose | rp.Table | rp.Chart]:
+        out: list[Prose | rp.Table | rp.Chart] = []
+        for scenario, pid, scope, where in self._sections(out):
+            out.append(rp.table(self.gains_frame(scenario, pid, scope), self.plan(pid)))
+            out.append(self.distribution_chart(scenario, pid, scope, where))
         return out
 
     def distribution_chart(self, scenario: sm.Scenario, pid: str, scope: str, where: str) -> rp.Chart | Prose:
@@ -613,19 +619,13 @@ class SimulationReport:
 
     def transitions(self) -> list[Prose | rp.Table]:
         out: list[Prose | rp.Table] = []
-        for scenario in self.scenarios:
-            for pid in self.periods:
-                for scope, where in self._scopes():
-                    out.append(Prose(f"### {rp.md_escape(scenario.label)} — période {pid} — {rp.md_escape(where)}"))
-                    if self.plan(pid).whole(scope):
-                        out.append(Prose(f"*Moins de {rp.threshold() + 1} professionnels : aucun chiffre publié (secret statistique).*"))
-                        continue
-                    f = self.figures(scenario, pid, scope)
-                    k = self._key(scenario)
-                    moved = _cell(rp.Headcount(f["tier_changed"]), self._masked(pid, scope, f"{k}:changent_palier"))
-                    out.append(Prose(f"{moved} professionnels changent de palier (lignes : palier avec la règle actuelle ; "
-                                     "colonnes : palier avec le scénario ; part de VSM pour la période)."))
-                    out.append(rp.table(self.transitions_frame(scenario, pid, scope), self.plan(pid)))
+        for scenario, pid, scope, _where in self._sections(out):
+            f = self.figures(scenario, pid, scope)
+            k = self._key(scenario)
+            moved = _cell(rp.Headcount(f["tier_changed"]), self._masked(pid, scope, f"{k}:changent_palier"))
+            out.append(Prose(f"{moved} professionnels changent de palier (lignes : palier avec la règle actuelle ; "
+                             "colonnes : palier avec le scénario ; part de VSM pour la période)."))
+            out.append(rp.table(self.transitions_frame(scenario, pid, scope), self.plan(pid)))
         return out
 
     # ------------------------------------------------------------------ sweep
