@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO_DIR, norm, squash
+from conftest import REPO_DIR, executed_without_kernel, norm, squash
 from vsm import batch, secrecy
 from vsm import present as fr
 from vsm.cli import cli
@@ -430,12 +430,7 @@ def test_cli_render_failure_is_reported_with_exit_code_1(demo_results, tmp_path,
     the command says which and exits with 1; the payment lists are written all the same."""
     folder, _ = demo_results
 
-    def fake_execute(job):
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-        job.output.write_text("{}", encoding="utf-8")
-        return batch.JobResult(job, None, 0.0)
-
-    monkeypatch.setattr(batch, "execute", fake_execute)
+    monkeypatch.setattr(batch, "execute", executed_without_kernel)
     out = tmp_path / "rapports"
     outcome = invoke("reports", "--rules", "medecins-2024", "--periods", "P1", "--regions", "02",
                      "--results", folder, "--out", out, "--no-progress", "--jobs", "1")

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO_DIR
+from conftest import REPO_DIR, executed_without_kernel
 from test_aggregate import FEED_COLUMNS, PATIENTELE, TRACES, write_csv
 from vsm import batch, outputs, pipeline
 from vsm.cli import cli
@@ -509,12 +509,7 @@ def test_papermill_never_changes_the_working_directory(previous, tmp_path, monke
 
 
 def test_reports_folder_of_vsm_is_reused_and_a_foreign_index_is_not_overwritten(previous, tmp_path, monkeypatch):
-    def fake_execute(job):
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-        job.output.write_text("{}", encoding="utf-8")
-        return batch.JobResult(job, None, 0.0)
-
-    monkeypatch.setattr(batch, "execute", fake_execute)
+    monkeypatch.setattr(batch, "execute", executed_without_kernel)
     out = tmp_path / "rapports"
     args = ("reports", "--rules", "medecins-2024", "--periods", "P1", "--regions", "02", "--results", previous,
             "--out", out, "--no-progress", "--no-render")
@@ -564,12 +559,7 @@ def test_reports_recomputes_after_a_file_is_added_to_the_feeds(extracts, tmp_pat
     """The quoted case: a file added to the feeds folder, then « vsm reports --results … »: the
     results are recomputed (with the new rows), not reused."""
 
-    def fake_execute(job):
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-        job.output.write_text("{}", encoding="utf-8")
-        return batch.JobResult(job, None, 0.0)
-
-    monkeypatch.setattr(batch, "execute", fake_execute)
+    monkeypatch.setattr(batch, "execute", executed_without_kernel)
     feeds, patientele = extracts
     results = tmp_path / "resultats"
     args = ("reports", "--rules", "medecins-2024", "--periods", "P1", "--regions", "02", "--feeds", feeds,
@@ -681,12 +671,7 @@ def test_render_accepts_a_folder_of_report_files_only(tmp_path):
 
 
 def test_reports_batch_cleans_what_an_interrupted_batch_left(previous, tmp_path, monkeypatch):
-    def fake_execute(job):
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-        job.output.write_text("{}", encoding="utf-8")
-        return batch.JobResult(job, None, 0.0)
-
-    monkeypatch.setattr(batch, "execute", fake_execute)
+    monkeypatch.setattr(batch, "execute", executed_without_kernel)
     out = tmp_path / "rapports"
     region = out / "medecins-2024" / "P1" / "02"
     region.mkdir(parents=True)
