@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from vsm.aggregate import FEED_REASONS, aggregate
 from vsm.cli import cli
 from vsm.errors import VsmError
-from vsm.extracts import load_patientele, open_extract
+from vsm.ingest.extracts import load_patientele, open_extract
 from vsm.paths import rules_dir
 from vsm.pipeline import compute_extracts, run
 from vsm.rules import load_rules

@@ -21,13 +21,13 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO_DIR, executed_without_kernel, norm, squash
-from vsm import batch, secrecy
+from vsm import batch, secrecy, store
 from vsm import present as fr
 from vsm.cli import cli
 from vsm.errors import VsmError
 from vsm.pipeline import ensure_demo_data, run
 from vsm.report import region_rows
-from vsm.results import read_results
+from vsm.store import read_results
 from vsm.rules import load_rules
 
 
@@ -403,9 +403,9 @@ def test_cli_reports_failures_with_exit_code_1(demo_results, tmp_path, monkeypat
 def test_stale_results_are_recomputed_only_from_the_demo(demo_results, tmp_path):
     rules = load_rules("medecins-2024")
     folder, _ = demo_results
-    assert batch.staleness(rules, folder) is None
-    assert batch.staleness(rules, tmp_path / "absent") == "absents"
-    assert "autre jeu de règles" in batch.staleness(load_rules("medecins-2023"), folder)
+    assert store.staleness(rules, folder) is None
+    assert store.staleness(rules, tmp_path / "absent") == "absents"
+    assert "autre jeu de règles" in store.staleness(load_rules("medecins-2023"), folder)
 
 
 def test_stale_results_from_other_extracts_are_not_overwritten(demo_results, tmp_path):
@@ -419,7 +419,7 @@ def test_stale_results_from_other_extracts_are_not_overwritten(demo_results, tmp
     data["inputs"]["feeds"] = {"path": str(other.parent), "files": [{"path": str(other), "blake3": "0" * 64, "rows": 1}]}
     (copy / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
     rules = load_rules("medecins-2024")
-    assert "périmés" in batch.staleness(rules, copy)
+    assert "périmés" in store.staleness(rules, copy)
     with pytest.raises(VsmError, match="--feeds et --patientele"):
         batch.ensure_results(rules, copy)
     assert json.loads((copy / "manifest.json").read_text(encoding="utf-8")) == data  # left untouched

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from test_aggregate import FEED_COLUMNS, PATIENTELE, TRACES, write_csv
 from vsm.cli import cli
 from vsm.errors import VsmError
-from vsm.extracts import load_schema
+from vsm.paths import load_schema
 from vsm.pipeline import compute_extracts, run
 from vsm.regions import region_codes
 from vsm.rules import load_rules

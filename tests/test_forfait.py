@@ -15,7 +15,8 @@ import pytest
 from conftest import counts, eur, one, round_half_up_cent
 from vsm.errors import VsmError
 from vsm.forfait import RESULT_COLUMNS, compute
-from vsm.inputs import InputErrors, read_counts, validate_counts
+from vsm.errors import InputErrors
+from vsm.ingest.inputs import read_counts, validate_counts
 from vsm.rules import load_rules
 
 HALF, NINE_TENTHS, THIRD = Fraction(1, 2), Fraction(9, 10), Fraction(1, 3)
@@ -537,7 +538,7 @@ def test_fichier_parquet_numerote_les_lignes_de_donnees_a_partir_de_1(tmp_path):
 def test_counts_csv_from_a_french_spreadsheet_semicolons_and_bom(tmp_path):
     """A CSV saved by a French spreadsheet (UTF-8 with BOM, « ; » separator) reads the same."""
     from vsm.forfait import compute
-    from vsm.inputs import read_counts
+    from vsm.ingest.inputs import read_counts
     from vsm.rules import load_rules
 
     path = tmp_path / "effectifs.csv"

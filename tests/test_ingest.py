@@ -24,7 +24,7 @@ from conftest import refused
 
 from test_aggregate import FEED_COLUMNS, PATIENTELE, TRACES, write_csv
 from vsm.errors import VsmError
-from vsm.inputs import read_counts, read_paid
+from vsm.ingest.inputs import read_counts, read_paid
 from vsm.paths import count_maximum
 from vsm.pipeline import compute_extracts
 from vsm.rules import load_rules
@@ -418,7 +418,7 @@ def test_a_csv_date_time_without_zone_counts_on_its_date(tmp_path, stamp):
 
 def test_duckdb_time_zone_setting_does_not_change_a_naive_timestamp_date():
     """The DuckDB expression vsm uses for a TIMESTAMP column, under several TimeZone settings."""
-    from vsm.extracts import Extract, date_expr
+    from vsm.ingest.extracts import Extract, date_expr
 
     extract = Extract(path=Path("x"), kind="parquet", files=[], columns={"event_date": "TIMESTAMP"})
     con = duckdb.connect()

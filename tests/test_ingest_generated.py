@@ -31,7 +31,7 @@ from conftest import REPO_DIR
 from test_aggregate import FEED_COLUMNS, PATIENTELE, TRACES
 from vsm.cli import cli
 from vsm.errors import VsmError
-from vsm.extracts import load_patientele
+from vsm.ingest.extracts import load_patientele
 from vsm.paths import count_maximum
 from vsm.pipeline import compute_extracts
 from vsm.rules import load_rules
@@ -316,7 +316,7 @@ def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(ID_CELLS), *[st.sampled_from(INT_CELLS)] * 4), min_size=1, max_size=4))
 def test_frictionless_and_vsm_agree_on_counts_files(tmp_path, rows):
-    from vsm.inputs import read_counts
+    from vsm.ingest.inputs import read_counts
 
     rows = [list(r) for r in rows]
     path = write_rows(tmp_path / "effectifs.csv", COUNTS_COLUMNS, rows)

@@ -28,7 +28,7 @@ from click.testing import CliRunner
 
 from conftest import REPO_DIR, executed_without_kernel
 from test_aggregate import FEED_COLUMNS, PATIENTELE, TRACES, write_csv
-from vsm import batch, outputs, pipeline
+from vsm import batch, outputs, pipeline, store
 from vsm.cli import cli
 from vsm.errors import VsmError
 from vsm.rules import load_rules
@@ -226,8 +226,8 @@ def _failing_write(monkeypatch, where: str, code: int = errno.ENOSPC):
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(*{
-        "manifest": (pipeline, "write_manifest", fail),
-        "results": ("vsm.results._copy_parquet", fail),
+        "manifest": (store.Manifest, "write", fail),
+        "results": ("vsm.store._copy_parquet", fail),
         "swap": (outputs, "swap_in", fail),
     }[where])
 
@@ -376,7 +376,7 @@ def test_two_real_runs_at_once_on_the_demo_data(tmp_path):
         assert "Traceback" not in stderr, stderr
         if code:
             assert code == 2 and "Une autre exécution écrit déjà dans" in stderr, stderr
-    assert outputs.is_results_folder(out)
+    assert store.is_results_folder(out)
 
 
 def test_sigkill_mid_write_then_rerun_cleans_leftovers_and_gives_the_same_results(tmp_path):
@@ -433,7 +433,7 @@ def test_interrupted_swap_is_put_back(extracts, previous, tmp_path):
     old = tmp_path / f".resultats{outputs.OLD_TAG}99-0000aaaa"
     os.rename(previous, old)
     outputs.clean_leftovers(previous)
-    assert outputs.is_results_folder(previous) and not old.exists()
+    assert store.is_results_folder(previous) and not old.exists()
 
 
 def test_swap_without_the_atomic_exchange(extracts, previous, tmp_path, monkeypatch):
@@ -529,30 +529,30 @@ def test_reports_folder_of_vsm_is_reused_and_a_foreign_index_is_not_overwritten(
 def test_results_are_reused_only_for_the_same_whole_input_set(extracts, previous, tmp_path, monkeypatch):
     rules = load_rules("medecins-2024")
     feeds, patientele = extracts
-    assert batch.staleness(rules, previous) is None
+    assert store.staleness(rules, previous) is None
     # a file added to the feeds folder
     extra = feeds / "part-9.parquet"
     pq.write_table(pa.table({c: [v] for c, v in zip(FEED_COLUMNS, ("A", "D77", "2023-02-02", "SYNTH", "x", "success", "creation"))}), extra)
-    assert "fichier ajouté" in batch.staleness(rules, previous)
+    assert "fichier ajouté" in store.staleness(rules, previous)
     extra.unlink()
-    assert batch.staleness(rules, previous) is None
+    assert store.staleness(rules, previous) is None
     # a file removed from it
     moved = tmp_path / "part-1.parquet"
     shutil.move(feeds / "part-1.parquet", moved)
-    assert "fichier retiré" in batch.staleness(rules, previous)
+    assert "fichier retiré" in store.staleness(rules, previous)
     shutil.move(moved, feeds / "part-1.parquet")
-    assert batch.staleness(rules, previous) is None
+    assert store.staleness(rules, previous) is None
     # a file changed, in the feeds or the patientèle
     for path in (feeds / "part-0.parquet", patientele):
         saved = path.read_bytes()
         path.write_bytes(saved + b"\n" if path.suffix == ".csv" else saved[:-1] + b"\0")
-        assert "a changé" in batch.staleness(rules, previous)
+        assert "a changé" in store.staleness(rules, previous)
         path.write_bytes(saved)
-    assert batch.staleness(rules, previous) is None
+    assert store.staleness(rules, previous) is None
     # another rule set, another code
-    assert "autre jeu de règles" in batch.staleness(load_rules("medecins-2023"), previous)
-    monkeypatch.setattr(pipeline, "code_sha256", lambda: "0" * 64)
-    assert "autre version de vsm" in batch.staleness(rules, previous)
+    assert "autre jeu de règles" in store.staleness(load_rules("medecins-2023"), previous)
+    monkeypatch.setattr(store, "code_sha256", lambda: "0" * 64)
+    assert "autre version de vsm" in store.staleness(rules, previous)
 
 
 def test_reports_recomputes_after_a_file_is_added_to_the_feeds(extracts, tmp_path, monkeypatch):
@@ -639,7 +639,7 @@ def test_output_errors_are_french_for_every_kind_of_write_failure(tmp_path):
     for code, words in ((errno.ENOSPC, "plus de place"), (errno.EROFS, "lecture seule"), (errno.EACCES, "non autorisée")):
         assert words in str(outputs.write_error(OSError(code, os.strerror(code)), tmp_path))
     with pytest.raises(VsmError, match="est un dossier"):
-        with __import__("vsm.results", fromlist=["atomic_path"]).atomic_path(tmp_path):
+        with __import__("vsm.outputs", fromlist=["atomic_path"]).atomic_path(tmp_path):
             pass
 
 

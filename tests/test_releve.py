@@ -32,7 +32,7 @@ from vsm import releve, releve_batch
 from vsm.cli import cli
 from vsm.explain import explain
 from vsm.forfait import compute, compute_columns
-from vsm.results import write_table
+from vsm.store import write_table
 from vsm.rules import load_rules
 
 # ps_id → (region, P1 counts or None, P2 counts or None); counts = (mt, ald, fed, structured)

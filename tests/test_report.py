@@ -16,7 +16,7 @@ from vsm import report as r
 from vsm import secrecy
 from vsm.errors import VsmError
 from vsm.forfait import compute, total
-from vsm.results import write_table
+from vsm.store import write_table
 
 # (ps_id, patients_mt, patients_mt_ald, dmp_vsm, dmp_vsm_structured), region — by hand:
 ROWS = [

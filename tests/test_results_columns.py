@@ -18,7 +18,7 @@ import pytest
 from test_aggregate import extracts  # noqa: F401 — fixture
 from vsm.errors import VsmError
 from vsm.pipeline import compute_extracts, run
-from vsm.results import write_columns, write_table
+from vsm.store import write_columns, write_table
 from vsm.rules import load_rules
 
 

@@ -477,7 +477,7 @@ def test_report_secrecy_no_small_set_readable_and_tables_checked(simulation):
             assert secrecy.readable_small_sets(pop.groups, protection.masked) == 0, pop.scope
     # what the payment reports of the period publish stays published here, and the masks go elsewhere
     from vsm import report as payment_report
-    from vsm.results import read_results
+    from vsm.store import read_results
 
     for pid in report.periods:
         results = read_results(out / "reference" / pid / "resultats.parquet")

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import REPO_DIR, SHARED_DIR, files_in, norm, squash, synth_scale, write_yaml
 from vsm.cli import cli
 from vsm.errors import VsmError
-from vsm.inputs import InputErrors
+from vsm.errors import InputErrors
 from vsm.rules import list_rules
 from vsm.structure import (
     compute_structure,
@@ -646,7 +646,7 @@ def test_regional_summary_without_region_column(rules):
 
 
 def test_regional_summary_of_results_read_back_from_csv(demo, rules, tmp_path):
-    from vsm.results import read_results, write_table
+    from vsm.store import read_results, write_table
 
     out, _ = demo
     results = compute_structure(pd.read_parquet(out), rules)
@@ -668,6 +668,7 @@ def test_rates_with_many_digits_stay_exact(rules):
 
 
 def test_cli_default_rules_is_the_module_default():
-    from vsm import cli_structure, structure
+    from vsm import structure
+    from vsm.cli import structure as cli_structure
 
     assert cli_structure.DEFAULT_RULES == structure.DEFAULT_RULES

@@ -181,9 +181,9 @@ def test_an_operating_system_error_is_named_in_french_not_hidden(tmp_path):
     themselves belong to results.py)."""
     (tmp_path / "c.csv").write_text(COUNTS, encoding="utf-8")
     script = (
-        "import sys, errno, vsm.inputs\n"
+        "import sys, errno, vsm.ingest.inputs\n"
         "def broken(*a, **k):\n    raise OSError(errno.ENOSPC, 'No space left on device', '/plein/o.csv')\n"
-        "vsm.inputs.read_counts = broken\n"
+        "vsm.ingest.inputs.read_counts = broken\n"
         "from vsm.cli import main\nsys.argv = ['vsm', *sys.argv[1:]]\nmain()\n"
     )
     done = subprocess.run([sys.executable, "-c", script, "compute", "--rules", "medecins-2024", "--period", "P1",

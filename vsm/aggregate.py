@@ -37,17 +37,17 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
-from .extracts import (
+from .ingest.extracts import (
     PATIENTELE_TABLE,
     Extract,
-    _sql_str,
     columns_without_empty_values,
     date_expr,
     feed_check_sql,
     raise_feed_errors,
     text_expr,
-    WHITESPACE,
 )
+from .ingest.schema import WHITESPACE
+from .ingest.tables import sql_str
 from .rules import RuleSet
 
 if TYPE_CHECKING:  # numpy is imported when the counts come back, pandas only for DataFrame views
@@ -118,7 +118,7 @@ class Aggregate:
 
 
 def _in_list(values: list[str]) -> str:
-    return ", ".join(_sql_str(v) for v in values)
+    return ", ".join(sql_str(v) for v in values)
 
 
 def _between(rules: RuleSet, period: str, column: str = "event_date") -> str:
@@ -213,7 +213,7 @@ def tally_sql(extract: Extract, checked: tuple[str, ...], rules: RuleSet, period
         # whether a raw value is padded with WHITESPACE (the numerator then reads it normalised),
         # computed on the grouped values, not on every row
         + ", ".join(
-            f"bool_or(coalesce({c} <> trim({c}, {_sql_str(WHITESPACE)}), false)) AS padded_{c}"
+            f"bool_or(coalesce({c} <> trim({c}, {sql_str(WHITESPACE)}), false)) AS padded_{c}"
             if c in extract.columns else f"false AS padded_{c}"
             for c in PADDED_CHECKED
         )
@@ -413,7 +413,7 @@ def _snapshots(con: duckdb.DuckDBPyConnection, rules: RuleSet, period: str, inde
     """Table ``snapshot_end<index>``: each professional's latest snapshot on or before the
     period's end; returns the patientèle rows by reason for the period."""
     end = f"DATE '{rules.period(period).end.isoformat()}'"
-    population = _sql_str(rules.population)
+    population = sql_str(rules.population)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE snapshot_end{index} AS
@@ -449,7 +449,7 @@ def _period(
     only the per-professional table comes back to Python (as numpy arrays)."""
     import numpy as np
 
-    population = _sql_str(rules.population)
+    population = sql_str(rules.population)
     fed = f"(SELECT ps_id, rows{index} AS rows, dmps{index} AS dmps, structured{index} AS structured FROM {NUMERATOR_TABLE} WHERE rows{index} > 0)"
 
     # Candidate rows (valid, inside the period, passing status, type and action) are those

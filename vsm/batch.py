@@ -34,11 +34,39 @@ from typing import Callable
 
 from . import present as fr
 from .errors import VsmError
+from .outputs import (
+    absolute,
+    atomic_path,
+    check_folder_output,
+    clean_leftovers,
+    clean_tmp_files,
+    is_leftover_name,
+    output_lock,
+    read_json,
+    visible_entries,
+)
 from .paths import NOTEBOOKS_DIR, PROJECT_DIR
+from .pipeline import ensure_demo_data, run
 from .regions import load_regions, normalize_region
-from .report import MANIFEST_FILE, NATIONAL, read_manifest, results_path, title_facts
-from .results import atomic_path
+from .releve import write_accompaniment
+from .render import render_all
+from .report import NATIONAL, title_facts
 from .rules import RuleSet
+from .secrecy import write_payments
+from .store import (
+    check_results_file,
+    computed_from,
+    is_examples_folder,
+    is_results_folder,
+    manifest_path,
+    read_manifest,
+    read_results,
+    results_path,
+    staleness,
+    structure_results_path,
+    write_table,
+)
+from .structure import compute_structure, load_structure_rules, read_structure_input, synthesize_structure
 
 REGIONAL_NOTEBOOK = NOTEBOOKS_DIR / "rapport_regional.ipynb"
 NATIONAL_NOTEBOOK = NOTEBOOKS_DIR / "synthese_nationale.ipynb"
@@ -46,7 +74,6 @@ REGIONAL_OUTPUT = "rapport.ipynb"
 NATIONAL_OUTPUT = "synthese.ipynb"
 INDEX_FILE = "rapports.json"
 STRUCTURE_DEMO_FILE = "structure.parquet"  # synthetic forfait structure indicators, in the demo folder
-STRUCTURE_RESULTS = "resultats.parquet"
 PAYMENTS_NAME = "paiements.csv"  # vsm.secrecy.PAYMENTS_FILE (kept equal by a test)
 ALL_REGIONS = ("all", "toutes")
 KERNEL_NAME = "python3"
@@ -117,70 +144,8 @@ def check_templates() -> None:
 # --------------------------------------------------------------------------- results
 
 
-def staleness(rules: RuleSet, results_dir: Path) -> str | None:
-    """Why the results in ``results_dir`` cannot be used as they are (None: up to date).
-
-    Up to date only when the whole input set is the same as when they were computed: the
-    same rule set (id and hash), the same code (version and source hash), every period's
-    results present, and for each extract the same list of files — listed again now, as the
-    pipeline would read them (a file added to or removed from a feeds folder makes the results
-    stale) — with the same contents (BLAKE3)."""
-    from . import __version__
-    from .extracts import _files_of, blake3_file
-    from .outputs import is_manifest
-    from .pipeline import code_sha256
-
-    manifest_path = results_dir / MANIFEST_FILE
-    if not manifest_path.is_file():
-        return "absents"
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return "illisibles (manifeste invalide)"
-    if not is_manifest(manifest):
-        return "illisibles (manifeste invalide)"
-    recorded = manifest.get("rules", {})
-    if recorded.get("id") != rules.id or recorded.get("sha256") != rules.sha256:
-        return "calculés avec un autre jeu de règles"
-    tool = manifest.get("tool", {})
-    if tool.get("version") != __version__ or tool.get("source_sha256") != code_sha256():
-        return "calculés par une autre version de vsm"
-    for period in rules.periods:
-        if period not in manifest.get("periods", {}) or not results_path(results_dir, period).is_file():
-            return f"incomplets (période {period} absente)"
-    for name in ("feeds", "patientele"):
-        entry = manifest.get("inputs", {}).get(name)
-        if not isinstance(entry, dict) or "path" not in entry:
-            return "illisibles (manifeste invalide)"
-        try:
-            _kind, files = _files_of(Path(entry["path"]))
-        except VsmError:
-            return f"périmés (l'extraction « {entry['path']} » est introuvable ou illisible)"
-        recorded_files = {str(item.get("path")): item.get("blake3") for item in entry.get("files", [])}
-        now = {str(f) for f in files}
-        added, removed = sorted(now - set(recorded_files)), sorted(set(recorded_files) - now)
-        if added:
-            return f"périmés (fichier ajouté à l'extraction : « {added[0]} »)"
-        if removed:
-            return f"périmés (fichier retiré de l'extraction : « {removed[0]} »)"
-        for path, digest in recorded_files.items():
-            if blake3_file(Path(path)) != digest:
-                return f"périmés (l'extraction « {path} » a changé)"
-    return None
-
-
-def _computed_from(manifest_path: Path, extracts: tuple[Path, Path]) -> bool | None:
-    """Whether the results were computed from these extracts (None: unreadable manifest)."""
-    try:
-        inputs = json.loads(manifest_path.read_text(encoding="utf-8")).get("inputs", {})
-        used = (Path(inputs["feeds"]["path"]).resolve(), Path(inputs["patientele"]["path"]).resolve())
-    except (json.JSONDecodeError, KeyError, TypeError):
-        return None
-    return used == (Path(extracts[0]).resolve(), Path(extracts[1]).resolve())
-
-
-def _is_demo(manifest_path: Path, demo: tuple[Path, Path]) -> bool:
-    return _computed_from(manifest_path, demo) is not False  # unreadable manifest: nothing worth keeping
+def _is_demo(results_dir: Path, demo: tuple[Path, Path]) -> bool:
+    return computed_from(results_dir, demo) is not False  # unreadable manifest: nothing worth keeping
 
 
 def ensure_results(
@@ -192,13 +157,10 @@ def ensure_results(
 ) -> dict:
     """The batch's results, computed once: from the extracts given, else reused when up to
     date, else computed on the demo data. Returns the manifest."""
-    from .pipeline import ensure_demo_data, run
-
     if feeds is not None:
-        manifest_path = results_dir / MANIFEST_FILE
         if (
-            manifest_path.is_file()
-            and _computed_from(manifest_path, (feeds, patientele))
+            manifest_path(results_dir).is_file()
+            and computed_from(results_dir, (feeds, patientele))
             and staleness(rules, results_dir) is None
         ):
             say(f"Résultats à jour pour ces extractions : {results_dir}")
@@ -210,8 +172,7 @@ def ensure_results(
         say(f"Résultats à jour : {results_dir}")
         return read_manifest(results_dir)
     demo = ensure_demo_data()
-    manifest_path = results_dir / MANIFEST_FILE
-    if manifest_path.is_file() and not _is_demo(manifest_path, demo):
+    if manifest_path(results_dir).is_file() and not _is_demo(results_dir, demo):
         raise VsmError(
             f"Les résultats de « {results_dir} » sont {problem} et ont été calculés sur d'autres extractions que "
             "les données de démonstration : les recalculer avec --feeds et --patientele (ou « vsm run »)."
@@ -227,8 +188,6 @@ def structure_indicators(demo_patientele: Path) -> Path:
     """The demo médecins' synthetic forfait structure indicators (data/demo/structure.parquet),
     generated once for the médecins (ps_id, region) of the demo patientèle, again when the
     patientèle is newer."""
-    from .structure import synthesize_structure
-
     path = Path(demo_patientele).parent / STRUCTURE_DEMO_FILE
     if not path.is_file() or path.stat().st_mtime < Path(demo_patientele).stat().st_mtime:
         synthesize_structure(path, patientele_path=demo_patientele)
@@ -239,14 +198,8 @@ def ensure_structure(results_dir: Path, indicators: Path, say: Callable[[str], N
     """Compute the forfait structure of ``indicators`` into
     ``<results_dir>/../<structure rule set>/resultats.parquet`` (with a small JSON beside it
     naming the rule set and the input). Returns the results path."""
-    from .results import write_table
-    from .structure import compute_structure, load_structure_rules, read_structure_input
-
-    from .outputs import absolute
-    from .results import check_results_file
-
     rules = load_structure_rules()
-    out = absolute(Path(results_dir).parent / rules.id / STRUCTURE_RESULTS)
+    out = absolute(structure_results_path(results_dir, rules.id))
     check_results_file(out, (indicators,))
     check_results_file(out.with_suffix(".json"), (indicators,))
     table = read_structure_input(indicators, rules)
@@ -265,10 +218,6 @@ def payments_path(out_dir: Path, rules_id: str, period: str, region: str) -> Pat
 def write_all_payments(rules: RuleSet, periods: list[str], regions: list[str], results_dir: Path, out_dir: Path) -> list[Path]:
     """``paiements.csv`` beside each regional report (the caisse's payment list), and
     ``a_accompagner.csv`` (vsm.releve: professionals within reach of the next step)."""
-    from .releve import write_accompaniment
-    from .results import read_results
-    from .secrecy import write_payments
-
     written = []
     for period in periods:
         results = read_results(results_path(results_dir, period))
@@ -312,9 +261,6 @@ def is_reports_folder(folder: Path) -> bool:
     """A reports folder written by vsm: each entry is its index.html, a rule set's folder
     (with its rapports.json), the examples (« vsm exemples --out reports/exemples »), or the
     project's README.md of reports/."""
-    from .outputs import visible_entries, is_results_folder, read_json
-    from .results import is_examples_folder
-
     for entry in visible_entries(Path(folder)):
         if entry.is_symlink():
             return False
@@ -348,8 +294,6 @@ REPORT_FILES = {REGIONAL_OUTPUT, NATIONAL_OUTPUT, PAYMENTS_NAME, INDEX_FILE} | {
 
 def _only_report_files(folder: Path) -> bool:
     """A rule set's reports folder without its index yet: nothing but report files."""
-    from .outputs import is_leftover_name
-
     for entry in folder.rglob("*"):
         if is_leftover_name(entry.name) or entry.name.endswith(".partiel.ipynb") or entry.is_dir():
             continue
@@ -360,8 +304,6 @@ def _only_report_files(folder: Path) -> bool:
 
 def check_reports_out(out_dir: Path, inputs: tuple = ()) -> Path:
     """The reports folder (absolute) if vsm may write into it, else a French VsmError."""
-    from .outputs import check_folder_output
-
     return check_folder_output(
         out_dir, inputs, own=is_reports_folder, what="Dossier des rapports",
         kind="un dossier de rapports de vsm (index.html, <jeu de règles>/rapports.json)",
@@ -371,8 +313,6 @@ def check_reports_out(out_dir: Path, inputs: tuple = ()) -> Path:
 def check_listed_files(index_path: Path) -> list[str]:
     """Every notebook, HTML, PDF and payments file that ``rapports.json`` lists, checked to
     exist and be non-empty: the problems found (none: the batch may report success)."""
-    from .outputs import read_json
-
     data = read_json(index_path)
     if data is None:
         return [f"index illisible : « {index_path} »"]
@@ -439,6 +379,10 @@ def plan(
             )
         )
     return jobs
+
+
+# Papermill, nbformat and tqdm (half a second together) are imported where a notebook is run:
+# `vsm simulate` and `vsm render` import this module for its checks (start-up time).
 
 
 def _error_text(exc: BaseException) -> str:
@@ -612,8 +556,6 @@ def run_batch(
 ) -> BatchOutcome:
     """Parameters already validated: compute (once) or reuse the results, write the payment
     lists, compute the forfait structure, run every notebook, then render them."""
-    from .outputs import absolute, clean_leftovers, clean_tmp_files, output_lock
-
     # every path absolute, once, before any thread or kernel starts
     results_dir, out_dir, feeds, patientele, structure = map(absolute, (results_dir, out_dir, feeds, patientele, structure))
     check_reports_out(out_dir, (feeds, patientele, structure))
@@ -635,8 +577,6 @@ def _run_batch_locked(
     check_templates()
     manifest = ensure_results(rules, results_dir, feeds, patientele, say=say)
     if structure is None and feeds is None:
-        from .pipeline import ensure_demo_data
-
         structure = structure_indicators(ensure_demo_data()[1])
     structure_results = ensure_structure(results_dir, structure, say=say) if structure is not None else None
     write_all_payments(rules, periods, regions, results_dir, out_dir)
@@ -647,8 +587,6 @@ def _run_batch_locked(
     rendered: list = []
     render_seconds = html_index = None
     if render:
-        from .render import render_all
-
         begun = time.perf_counter()
         ok = [r.job.output for r in results if r.ok]
         rendered = render_all(out_dir, jobs=workers, engine=engine, notebooks=ok, strict=False, progress=progress) if ok else []

@@ -12,7 +12,7 @@ import pandas as pd
 from .errors import VsmError
 from .forfait import compute
 from .paths import load_yaml, params_dir
-from .rules import RuleSet, _parse_fraction, load_rules
+from .rules import RuleSet, load_rules, parse_fraction
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ def load_examples(rules_id: str = "medecins-2024") -> Examples:
                 "id": case["id"],
                 "label": case["label"],
                 "quote": case["quote"],
-                "stated_vsm_share": _parse_fraction(stated["vsm_share"]),
-                "stated_structured_share": _parse_fraction(stated["structured_share"]),
+                "stated_vsm_share": parse_fraction(stated["vsm_share"]),
+                "stated_structured_share": parse_fraction(stated["structured_share"]),
                 "stated_patients_mt": int(stated["patients_mt"]),
                 "stated_amount_eur": Decimal(stated["amount_eur"]),
                 **{k: int(v) for k, v in case["counts"].items()},

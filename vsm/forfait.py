@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .columns import COUNT_COLUMNS
+from .ingest.schema import COUNT_COLUMNS
 from .errors import VsmError
 from .rules import Period, RuleSet
 
@@ -221,7 +221,7 @@ def compute(
     """
     import pandas as pd
 
-    from .inputs import validate_counts
+    from .ingest.inputs import validate_counts
 
     check_paid(rules, period, paid is not None)
     table = validate_counts(counts, source=source)

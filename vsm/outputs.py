@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -40,13 +41,16 @@ from .errors import VsmError
 STAGING_TAG = ".vsm-staging-"  # .<name>.vsm-staging-<pid>-<hex>: a folder being written
 OLD_TAG = ".vsm-old-"  # .<name>.vsm-old-<pid>-<hex>: the previous folder, during a swap
 LOCK_TAG = ".vsm-lock"  # .<name>.vsm-lock: held (flock) while a command writes <name>
-# beside a file written by vsm.results.atomic_path: .<name>.<random>.tmp
+# beside a file written by atomic_path: .<name>.<random>.tmp
 _TMP_FILE = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")
 # what earlier versions of vsm left behind: .<name>.<random 8> (mkdtemp) and .<name>.old
 _LEGACY_STAGING = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}$")
 # what vsm.synth writes beside and inside its output folder while it generates
 _SYNTH_STAGING = re.compile(r"^\.(?P<name>.+)\.synth-\d+-[0-9a-f]{8}$")
 _SYNTH_OLD_FEEDS = re.compile(r"^\.feeds\.old-[0-9a-f]{8}$")
+# the manifest of a folder vsm writes by staging (results: vsm.store, simulations): a folder
+# put aside during an interrupted swap is put back only when it holds one
+MANIFEST_FILE = "manifest.json"
 
 
 # --------------------------------------------------------------------------- paths
@@ -188,63 +192,38 @@ def read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def is_manifest(data: dict | None) -> bool:
-    """A manifest written by vsm (vsm.pipeline.manifest): the tool's name and the sections."""
-    return (
-        isinstance(data, dict)
-        and isinstance(data.get("tool"), dict)
-        and data["tool"].get("name") == "vsm"
-        and isinstance(data.get("periods"), dict)
-        and isinstance(data.get("inputs"), dict)
-    )
+# --------------------------------------------------------------------------- writing a file atomically
 
 
-def results_folder_files(folder: Path) -> set[str] | None:
-    """The files (relative POSIX paths) that vsm wrote in results folder ``folder``, from
-    its manifest; None when the folder is not a vsm results folder."""
-    data = read_json(Path(folder) / "manifest.json")
-    if not is_manifest(data):
-        return None
-    files = {"manifest.json"}
-    for entry in data["periods"].values():
-        outputs = entry.get("outputs", {}) if isinstance(entry, dict) else {}
-        for item in outputs.values():
-            if isinstance(item, dict) and isinstance(item.get("path"), str):
-                files.add(item["path"])
-    return files
+@contextlib.contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it only if the block succeeds."""
+    path = Path(path)
+    intact = "Le fichier précédent est intact." if path.exists() else "Aucun fichier n'a été écrit."
+    if path.is_dir():
+        raise VsmError(f"Écriture impossible : « {path} » est un dossier, pas un fichier. Rien n'a été écrit.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise VsmError(f"Écriture impossible dans « {path} » : un élément du chemin est un fichier, pas un dossier.") from exc
+    except OSError as exc:
+        raise write_error(exc, path, intact) from exc
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        public_mode(tmp_path)
+        os.replace(tmp_path, path)
+    except BaseException as exc:
+        if is_write_failure(exc):
+            raise write_error(exc, path, intact) from exc
+        raise
+    finally:
+        if tmp_path.exists():
+            with contextlib.suppress(OSError):
+                tmp_path.unlink()
 
-
-def is_results_folder(folder: Path) -> bool:
-    """Whether every entry of ``folder`` is something vsm's manifest there says it wrote (a
-    folder with one foreign file in it is not replaced: the file would be lost)."""
-    folder = Path(folder)
-    known = results_folder_files(folder)
-    if known is None:
-        return False
-    dirs = {str(Path(p).parent.as_posix()) for p in known if "/" in p}
-    for entry in folder.rglob("*"):
-        rel = entry.relative_to(folder).as_posix()
-        if is_leftover_name(entry.name):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            if rel not in dirs:
-                return False
-        elif rel not in known:
-            return False
-    return True
-
-
-def unknown_entries(folder: Path) -> list[str]:
-    """Entries of a vsm results folder that its manifest does not list (for the message)."""
-    known = results_folder_files(folder) or set()
-    dirs = {str(Path(p).parent.as_posix()) for p in known if "/" in p}
-    found = []
-    for entry in Path(folder).rglob("*"):
-        rel = entry.relative_to(folder).as_posix()
-        if is_leftover_name(entry.name) or rel in known or (entry.is_dir() and rel in dirs):
-            continue
-        found.append(rel)
-    return sorted(found)
 
 
 # --------------------------------------------------------------------------- errors while writing
@@ -374,7 +353,8 @@ def _remove(path: Path) -> None:
 
 def _looks_like_results(folder: Path) -> bool:
     """A staging folder of an earlier version (mkdtemp name): only period folders holding
-    vsm's result files, and at most a manifest."""
+    vsm's result files, and at most a manifest. (The names are those earlier versions wrote,
+    kept here as they were; today's layout is vsm.store's.)"""
     names = {"resultats.parquet", "resultats.csv", "professionnels_sans_patientele.csv"}
     for entry in folder.rglob("*"):
         rel = entry.relative_to(folder)
@@ -396,7 +376,7 @@ def clean_leftovers(target: Path) -> list[Path]:
         return []
     removed = []
     olds = sorted(parent.glob(f".{glob_escape(target.name)}{OLD_TAG}*"))
-    if olds and not target.exists() and (olds[-1] / "manifest.json").is_file():
+    if olds and not target.exists() and (olds[-1] / MANIFEST_FILE).is_file():
         os.replace(olds[-1], target)  # interrupted between the two renames of a swap
         olds = olds[:-1]
     for entry in [*parent.glob(f".{glob_escape(target.name)}{STAGING_TAG}*"), *olds]:

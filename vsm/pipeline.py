@@ -8,41 +8,46 @@ the same inputs gives byte-identical result files. Timings live only in the mani
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
 from . import __version__
+from ._startup import warm_up
 from .aggregate import FEED_REASONS, PATIENTELE_REASONS, Aggregate, RunningTally, aggregate_periods
 from .errors import VsmError
-from .extracts import FEEDS_SCHEMA, Extract, load_patientele, open_extract
+from .ingest.extracts import Extract, load_patientele, open_extract
+from .ingest.schema import FEEDS_SCHEMA
+from .outputs import absolute, clean_leftovers, output_lock, staged_folder
 from .rules import RuleSet
+from .store import (
+    PERIOD_FILES,
+    RESULTS_CSV,
+    RESULTS_FILE,
+    UNMATCHED_FILE,
+    Manifest,
+    atomic_path,
+    check_output_path,
+    check_results_file,
+    check_results_out,
+    code_sha256,
+    file_manifest_path,
+    input_entry,
+    manifest_path,
+    output_entry,
+    write_columns,
+    write_table,
+)
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-# numpy (the forfait) takes a tenth of a second to import: a thread imports it while DuckDB
-# reads the extracts (DuckDB releases the GIL while it works). Computing and writing Parquet
-# results needs neither pandas nor pyarrow: they are imported only for CSV files and
-# DataFrame views (reports, explanations).
-
-
-def _import_compute_modules() -> None:
-    from . import forfait, results  # noqa: F401
-
-
-def warm_up() -> threading.Thread:
-    thread = threading.Thread(target=_import_compute_modules, name="imports", daemon=True)
-    thread.start()
-    return thread
 
 DEMO_DIR = Path("data") / "demo"
 
@@ -60,7 +65,7 @@ class PeriodRun:
 
     @property
     def columns(self) -> dict[str, np.ndarray]:
-        from .forfait import MONEY_COLUMNS, RESULT_COLUMNS, result_columns
+        from .forfait import MONEY_COLUMNS, RESULT_COLUMNS, result_columns  # start-up time: warm_up
 
         counts = self.aggregate.columns
         extra = [c for c in counts if c not in RESULT_COLUMNS]
@@ -75,8 +80,8 @@ class PeriodRun:
 
     @cached_property
     def results(self) -> pd.DataFrame:
-        from .forfait import results_frame
-        from .inputs import validate_counts
+        from .forfait import results_frame  # start-up time: warm_up
+        from .ingest.inputs import validate_counts  # start-up time: pandas, for DataFrame views only
 
         table = validate_counts(self.aggregate.counts, source=f"effectifs agrégés ({self.period})")
         return results_frame(table, self.computed)
@@ -128,7 +133,7 @@ def compute_periods(
     started = time.perf_counter()
     aggregates = aggregate_periods(con, inputs.feeds, rules, periods, tally=inputs.tally, after_scans=hash_inputs)
     aggregated = time.perf_counter()
-    # numpy and the forfait were imported in the background while DuckDB scanned
+    # start-up time: numpy and the forfait were imported in the background (warm_up) while DuckDB scanned
     from .forfait import COUNT_COLUMNS, compute_columns, paid_cents_for, to_cents
 
     runs: dict[str, PeriodRun] = {}
@@ -158,7 +163,7 @@ def _check_counts(counts: dict[str, np.ndarray], period: str) -> None:
     """What validate_counts checks on a counts file holds here by construction (one row per
     professional, sorted; ALD ≤ patientèle MT, checked on load; structured ≤ fed): verify it
     cheaply, as a guard against a regression in the SQL."""
-    import numpy as np
+    import numpy as np  # start-up time: warm_up
 
     ids = counts["ps_id"]
     unique_sorted = len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
@@ -169,20 +174,12 @@ def _check_counts(counts: dict[str, np.ndarray], period: str) -> None:
         raise AssertionError(f"Incohérence interne des effectifs agrégés ({period}).")
 
 
-# --------------------------------------------------------------------------- manifest
-
-
-def _input_entry(extract: Extract) -> dict:
-    return {
-        "path": str(extract.path),
-        "format": extract.kind,
-        "rows": extract.rows,
-        "files": [{"path": f.path, "blake3": f.blake3, "rows": f.rows} for f in extract.file_info],
-    }
+# --------------------------------------------------------------------------- manifest (written by vsm.store)
 
 
 def period_entry(rules: RuleSet, run: PeriodRun) -> dict:
-    import numpy as np
+    """A period's section of the manifest: its dates, every input row by reason, the totals."""
+    import numpy as np  # start-up time: warm_up
 
     from .forfait import total_cents
 
@@ -220,75 +217,27 @@ def period_entry(rules: RuleSet, run: PeriodRun) -> dict:
     return entry
 
 
-def code_sha256() -> str:
-    """SHA-256 of the package's source (every vsm/*.py, by name): results computed by other
-    code are stale even under the same version number."""
-    import hashlib
-
-    from .paths import PACKAGE_DIR
-
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def manifest(rules: RuleSet, feeds: Extract, patientele: Extract, runs: list[PeriodRun], files: dict[str, dict], seconds: dict) -> dict:
-    from importlib.metadata import version
-
-    return {
-        "tool": {
+def manifest(rules: RuleSet, feeds: Extract, patientele: Extract, runs: list[PeriodRun], files: dict[str, dict], seconds: dict) -> Manifest:
+    return Manifest(
+        tool={
             "name": "vsm", "version": __version__, "source_sha256": code_sha256(),
             "duckdb": duckdb.__version__, "pandas": version("pandas"),
         },
-        "rules": {"id": rules.id, "label": rules.label, "path": rules.path, "files": list(rules.files), "sha256": rules.sha256},
-        "parameters": {
+        rules={"id": rules.id, "label": rules.label, "path": rules.path, "files": list(rules.files), "sha256": rules.sha256},
+        parameters={
             "periods": [run.period for run in runs],
             "population": rules.population,
             "type_codes": rules.indicator.type_codes.value,
             "structured_format_codes": rules.indicator.structured_format_codes.value,
             "structured_rule": rules.indicator.structured_rule.value,
         },
-        "inputs": {"feeds": _input_entry(feeds), "patientele": _input_entry(patientele)},
-        "periods": {run.period: {**period_entry(rules, run), "outputs": files.get(run.period, {})} for run in runs},
-        "seconds": seconds,
-    }
-
-
-def write_manifest(data: dict, path: Path) -> None:
-    from .results import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-
-
-def _sha256(path: Path) -> str:
-    from .extracts import sha256_file
-
-    return sha256_file(path)
+        inputs={"feeds": input_entry(feeds), "patientele": input_entry(patientele)},
+        periods={run.period: {**period_entry(rules, run), "outputs": files.get(run.period, {})} for run in runs},
+        seconds=seconds,
+    )
 
 
 # --------------------------------------------------------------------------- run
-
-
-def check_results_out(out_dir: Path, inputs: tuple) -> Path:
-    """The results folder ``out_dir`` (absolute) if vsm may replace it (absent, empty, or a
-    vsm results folder holding only what its manifest lists), else a French VsmError."""
-    from .outputs import absolute, check_folder_output, is_results_folder, results_folder_files, unknown_entries
-
-    out_dir = absolute(out_dir)
-    if out_dir.is_dir() and results_folder_files(out_dir) is not None:
-        foreign = unknown_entries(out_dir)
-        if foreign:
-            shown = ", ".join(f"« {name} »" for name in foreign[:5]) + (" …" if len(foreign) > 5 else "")
-            raise VsmError(
-                f"Dossier de résultats « {out_dir} » : il contient des fichiers que vsm n'a pas écrits ({shown}) ; "
-                "le remplacer les effacerait. Les déplacer, ou donner un autre --out ; rien n'a été modifié."
-            )
-    return check_folder_output(
-        out_dir, inputs, own=is_results_folder, what="Dossier de résultats",
-        kind="un dossier de résultats de vsm (manifest.json)",
-    )
 
 
 def run(
@@ -303,8 +252,6 @@ def run(
     before anything runs when ``out_dir`` is not vsm's to replace (vsm.outputs), locked against
     a second run, written into a hidden staging folder (manifest included) that takes the
     place of the previous results in one last step. Returns the manifest."""
-    from .outputs import absolute, clean_leftovers, output_lock
-
     feeds, patientele = absolute(feeds), absolute(patientele)
     out_dir = check_results_out(out_dir, (feeds, patientele))
     for pid in periods or []:
@@ -322,12 +269,8 @@ def run(
 
 
 def _run_locked(rules: RuleSet, feeds: Path, patientele: Path, out_dir: Path, wanted: list[str]) -> dict:
-    from .outputs import staged_folder
-
     t0 = time.perf_counter()
     warm_up()
-    from .results import write_columns, write_table
-
     con = connect()
     try:
         inputs = open_inputs(con, feeds, patientele, rules, wanted)
@@ -343,15 +286,10 @@ def _run_locked(rules: RuleSet, feeds: Path, patientele: Path, out_dir: Path, wa
         for pid, period_run in runs.items():
             folder = staging / pid
             folder.mkdir()
-            written = {}
-            write_columns(period_run.columns, folder / "resultats.parquet")
-            write_table(period_run.results, folder / "resultats.csv")
-            for name in ("resultats.parquet", "resultats.csv"):
-                written[name] = {"path": f"{pid}/{name}", "sha256": _sha256(folder / name)}
-            unmatched = folder / "professionnels_sans_patientele.csv"
-            write_table(period_run.aggregate.unmatched, unmatched)
-            written[unmatched.name] = {"path": f"{pid}/{unmatched.name}", "sha256": _sha256(unmatched)}
-            files[pid] = written
+            write_columns(period_run.columns, folder / RESULTS_FILE)
+            write_table(period_run.results, folder / RESULTS_CSV)
+            write_table(period_run.aggregate.unmatched, folder / UNMATCHED_FILE)
+            files[pid] = {name: output_entry(folder / name, f"{pid}/{name}") for name in PERIOD_FILES}
         t_write = time.perf_counter()
         data = manifest(
             rules,
@@ -366,8 +304,8 @@ def _run_locked(rules: RuleSet, feeds: Path, patientele: Path, out_dir: Path, wa
                 "total": round(t_write - t0, 3),
             },
         )
-        write_manifest(data, staging / "manifest.json")
-    return data
+        data.write(manifest_path(staging))
+    return data.as_dict()
 
 
 def compute_extracts(
@@ -383,16 +321,13 @@ def compute_extracts(
     both checked before anything runs (vsm.outputs), both written to temporary files and put
     in place only once both are complete."""
     t0 = time.perf_counter()
-    from .outputs import absolute, clean_leftovers, output_lock
-    from .results import check_output_path, check_results_file
-
     feeds, patientele = absolute(feeds), absolute(patientele)
     out = check_results_file(check_output_path(out), (feeds, patientele, *other_inputs))
-    manifest_path = check_results_file(out.with_name(out.stem + ".manifest.json"), (feeds, patientele, *other_inputs))
+    out_manifest = check_results_file(file_manifest_path(out), (feeds, patientele, *other_inputs))
     rules.period(period)
     with output_lock(out):
         clean_leftovers(out)
-        clean_leftovers(manifest_path)
+        clean_leftovers(out_manifest)
         warm_up()
         con = connect()
         try:
@@ -403,12 +338,10 @@ def compute_extracts(
         finally:
             con.close()
         t_compute = time.perf_counter()
-        from .results import atomic_path, write_columns
-
-        with atomic_path(out) as out_tmp, atomic_path(manifest_path) as manifest_tmp:
+        with atomic_path(out) as out_tmp, atomic_path(out_manifest) as manifest_tmp:
             write_columns(period_run.columns, out, into=out_tmp)
             t_write = time.perf_counter()
-            files = {period: {out.name: {"path": out.name, "sha256": _sha256(out_tmp)}}}
+            files = {period: {out.name: output_entry(out_tmp, out.name)}}
             data = manifest(
                 rules,
                 feeds_extract,
@@ -422,9 +355,8 @@ def compute_extracts(
                     "total": round(t_write - t0, 3),
                 },
             )
-            manifest_tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    data["_run"] = period_run
-    return data
+            data.write(out_manifest, into=manifest_tmp)
+    return {**data.as_dict(), "_run": period_run}
 
 
 def ensure_demo_data(root: Path = DEMO_DIR, seed: int = 2024) -> tuple[Path, Path]:
@@ -432,7 +364,7 @@ def ensure_demo_data(root: Path = DEMO_DIR, seed: int = 2024) -> tuple[Path, Pat
     root = Path(os.path.abspath(root))  # relative to the caller's working directory, once
     feeds, patientele = root / "feeds", root / "patientele.parquet"
     if not (feeds.is_dir() and patientele.is_file()):
-        from .synth import synthesize
+        from .synth import synthesize  # start-up time: only when the demo data are missing
 
         synthesize(root, scale="demo", seed=seed)
     if not (feeds.is_dir() and patientele.is_file()):

@@ -2,7 +2,7 @@
 professionals within reach of the next step (« a_accompagner.csv »).
 
 Nothing is computed twice: the figures of each period come from the batch's results files
-(vsm.results layout, ``<results>/<period>/resultats.parquet``), the step-by-step text is
+(vsm.store layout, ``<results>/<period>/resultats.parquet``), the step-by-step text is
 :func:`vsm.explain.explain_row` (what ``vsm explain`` prints), and every « what would have
 been needed » figure goes through the forfait itself:
 
@@ -199,7 +199,7 @@ class Margins:
 
 
 def load_margins(path: Path | str | None = None) -> Margins:
-    from .rules import _parse_fraction
+    from .rules import parse_fraction as _parse_fraction
 
     path = Path(path) if path else params_dir() / ACCOMPANIMENT_FILE
     data = _read_settings(path, "marges de la liste à accompagner")
@@ -740,7 +740,7 @@ def write_accompaniment(results, rules: RuleSet, period: str, region: str, out_d
     """``<out_dir>/a_accompagner.csv`` (atomically), beside paiements.csv: for the caisse's
     field visits only, never published nor linked from a report or the index."""
     from .regions import normalize_region
-    from .results import atomic_path
+    from .outputs import atomic_path
 
     frame = accompaniment(results, rules, period, normalize_region(region))
     path = Path(out_dir) / ACCOMPANIMENT_NAME

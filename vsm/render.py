@@ -56,7 +56,7 @@ from . import present as fr
 from .display import md_escape
 from .errors import VsmError
 from .paths import NOTEBOOKS_DIR
-from .results import atomic_path
+from .outputs import atomic_path
 
 QUARTO_CONFIG = NOTEBOOKS_DIR / "_quarto.yml"
 CSS_PATH = NOTEBOOKS_DIR / "rapport.css"

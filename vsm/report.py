@@ -62,9 +62,8 @@ from .errors import VsmError
 from .paths import PROJECT_DIR
 from .regions import Region, load_regions, normalize_region
 from .rules import RuleSet, Source, load_rules
+from .store import read_manifest, results_path  # the results layout: vsm.store
 
-RESULTS_FILE = "resultats.parquet"
-MANIFEST_FILE = "manifest.json"
 PAYMENTS_FILE = secrecy.PAYMENTS_FILE
 NATIONAL = "national"
 NATIONAL_NAME = "France entière"
@@ -372,26 +371,10 @@ def resolve_path(path: str | Path) -> Path:
     return candidate if candidate.exists() else path
 
 
-def results_path(results_dir: str | Path, period: str) -> Path:
-    return Path(results_dir) / period / RESULTS_FILE
-
-
-def read_manifest(results_dir: str | Path) -> dict:
-    path = Path(results_dir) / MANIFEST_FILE
-    if not path.is_file():
-        raise VsmError(
-            f"Manifeste introuvable : « {path} ». Calculer d'abord les résultats (« vsm run » ou « vsm reports »)."
-        )
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        raise VsmError(f"Manifeste illisible : « {path} » (JSON invalide).") from None
-
-
 def load_period(rules: RuleSet | str, period: str, results_dir: str | Path) -> tuple[RuleSet, pd.DataFrame, dict, dict]:
     """Rules, national results of ``period``, the manifest's entry of the period, and the
     whole manifest — checked to belong together (same rule set, same period)."""
-    from .results import read_results
+    from .store import read_results
 
     if not isinstance(rules, RuleSet):
         rules = load_rules(rules)
@@ -1853,7 +1836,7 @@ def read_structure_results(path: str | Path | None) -> pd.DataFrame | None:
     """The forfait structure results written by « vsm reports » (None: no path given)."""
     if path is None or not str(path).strip():
         return None
-    from .results import read_results
+    from .store import read_results
 
     file = resolve_path(path)
     if not file.is_file():

@@ -345,7 +345,7 @@ class SimulationReport:
     @cached_property
     def _plans(self) -> dict[str, tuple[rp.Population, dict[str, rp.Population], rp.Secrecy]]:
         out = {}
-        from .results import read_results
+        from .store import read_results
 
         for pid, data in self.data.items():
             path = self.folder / sm.BASELINE_DIR / pid / "resultats.parquet"

@@ -748,6 +748,6 @@ def write_payments(results: pd.DataFrame, region: str, out_dir: Path | str) -> P
     For the payment staff only, never published: one row per professional with a non-zero
     payment (ps_id, amounts in euros with a dot, « 2250.00 »), no patient identifier.
     """
-    from .results import write_table
+    from .store import write_table
 
     return write_table(payments(results, region), Path(out_dir) / PAYMENTS_FILE)

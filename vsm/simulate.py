@@ -221,7 +221,7 @@ class Sweep:
 
 
 def _number(text: object) -> Fraction:
-    from .rules import _parse_fraction
+    from .rules import parse_fraction as _parse_fraction
 
     if isinstance(text, Decimal):
         return Fraction(text)
@@ -278,7 +278,7 @@ def parse_sweep_values(text: str) -> list[str]:
 
 def _raw_rules(rules: RuleSet) -> dict:
     """The merged YAML data of a loaded rule set (its ``base:`` chain resolved)."""
-    from .rules import _load_raw
+    from .rules import load_raw as _load_raw
 
     raw, _files = _load_raw(Path(rules.path), ())
     return raw
@@ -346,7 +346,7 @@ def make_sweep(base: RuleSet, spec: str, skip_invalid: bool = False, skipped: li
     swept value's source becomes « hypothèse de simulation (balayage) »."""
     from pydantic import ValidationError
 
-    from .rules import _french_error
+    from .rules import validation_message as _french_error
 
     if "=" not in spec:
         raise VsmError(f"--sweep : « {spec} » : écrire chemin=valeurs, par exemple tiers.levels.0.min_share=0.40:0.60:0.01.")
@@ -866,8 +866,8 @@ def write_simulation(sim: Simulation, out_dir: Path | str, seconds: dict) -> dic
 
 
 def _write_simulation_files(sim: Simulation, staging: Path, seconds: dict) -> None:
-    from .pipeline import _input_entry, _sha256
-    from .results import write_columns
+    from .store import file_sha256 as _sha256, input_entry as _input_entry
+    from .store import write_columns
 
     files: dict[str, dict] = {}
     for (scenario_id, pid), c in sim.comparisons.items():

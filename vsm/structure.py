@@ -39,7 +39,7 @@ from . import present as fr
 from .errors import VsmError
 from .explain import Step, param_lines
 from .forfait import cents_to_eur, meets, to_cents
-from .inputs import (
+from .ingest.inputs import (
     MAX_LISTED_ERRORS,
     clean_ids,
     duplicate_problems,
@@ -57,10 +57,10 @@ from .rules import (
     RuleSet,
     Source,
     ThresholdParam,
-    _french_error,
-    _Param,
-    _read_yaml,
-    _Strict,
+    Param as _Param,
+    StrictModel as _Strict,
+    read_rules_file as _read_yaml,
+    validation_message as _french_error,
 )
 
 STRUCTURE_SCHEMA = "forfait_structure"  # params/schemas/forfait_structure.schema.json
@@ -1083,7 +1083,7 @@ def synthesize_structure(
     the médecins that ``vsm synth --scale scale --seed seed`` generates. Returns a summary
     with the calibration figures (mean payment, share failing volet 1).
     """
-    from .results import check_output_path, write_table
+    from .store import check_output_path, write_table
 
     out = check_output_path(out)
     rules = rules or load_structure_rules()

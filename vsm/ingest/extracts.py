@@ -14,64 +14,28 @@ validated here, in full, before anything is computed.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import itertools
-import re
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from .errors import MAX_LISTED_ERRORS, InputErrors, VsmError
-from .paths import count_maximum, load_schema, schema_field
-from .regions import region_codes
-
-FEEDS_SCHEMA = "traces_dmp"
-PATIENTELE_SCHEMA = "patientele_mt"
-
-
-
-
-def schema_columns(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(required columns, optional columns) of a declared schema."""
-    fields = load_schema(name)["fields"]
-    required = tuple(f["name"] for f in fields if not f.get("x-vsm-optional"))
-    optional = tuple(f["name"] for f in fields if f.get("x-vsm-optional"))
-    return required, optional
-
-
-def schema_enum(name: str, column: str) -> list[str]:
-    for f in load_schema(name)["fields"]:
-        if f["name"] == column:
-            return list(f.get("constraints", {}).get("enum", []))
-    raise KeyError(column)
-
-
-_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blake3")
-
-
-class InputFile:
-    """A file of an extract: its row count, and its BLAKE3 digest, computed in a background
-    thread (the hashing releases the GIL) once ``start_digest`` is called — the pipeline calls
-    it when the scans are over, so that hashing takes the core that Python's own work leaves
-    idle instead of competing with DuckDB — or when the digest is first asked for."""
-
-    def __init__(self, path: Path, rows: int):
-        self.path = str(path)
-        self.rows = rows
-        self._digest: Future | None = None
-
-    def start_digest(self) -> None:
-        if self._digest is None:
-            self._digest = _HASHING.submit(blake3_file, Path(self.path))
-
-    @property
-    def blake3(self) -> str:
-        self.start_digest()
-        return self._digest.result()
+from ..errors import MAX_LISTED_ERRORS, InputErrors, VsmError
+from ..paths import count_maximum, schema_field
+from ..regions import region_codes
+from .schema import (
+    DATE_PATTERN,
+    FEEDS_SCHEMA,
+    INTEGER_PATTERN,
+    INTEGER_TYPES,
+    PATIENTELE_SCHEMA,
+    TIMESTAMP_TYPES,
+    WHITESPACE,
+    base_type,
+    schema_columns,
+    schema_enum,
+    spaced,
+)
+from .tables import InputFile, check_csv_records, check_parquet_files, csv_header, csv_read_sql, csv_record_lines, files_of, sql_str
 
 
 @dataclass
@@ -94,316 +58,16 @@ class Extract:
         """A DuckDB table function reading every file of the extract."""
         if self.kind == "csv":
             return csv_read_sql(self.files[0], self.delimiter, list(self.columns), extra)
-        files = "[" + ", ".join(_sql_str(str(f)) for f in self.files) + "]"
+        files = "[" + ", ".join(sql_str(str(f)) for f in self.files) + "]"
         return f"read_parquet({files}{extra})"
 
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def spaced(n: int) -> str:
-    """10000000 → « 10 000 000 » (messages)."""
-    return f"{n:,}".replace(",", " ")
-
-
-def _sql_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def blake3_file(path: Path) -> str:
-    """BLAKE3 digest of an input extract (cryptographic, like SHA-256, and about three times
-    faster on one core: hundreds of megabytes of traces are hashed on each run)."""
-    from blake3 import blake3
-
-    digest = blake3()
-    if Path(path).stat().st_size:
-        digest.update_mmap(str(path))  # mapped, not copied through read()
-    return digest.hexdigest()
-
-
-# --------------------------------------------------------------------------- one rule per concept
-# The accepted spellings, the same for every input and every format (CSV text, Parquet text
-# columns, the pandas readers of inputs.py): a count is an integer written in ASCII digits,
-# with an optional sign; a date is AAAA-MM-JJ, optionally followed by a time without zone;
-# an identifier is blank when nothing is left once WHITESPACE is stripped.
-
-WHITESPACE = " \t\r\n\x0b\x0c"
-INTEGER_PATTERN = "[+-]?[0-9]+"
-DATE_PATTERN = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
-ZONED_PATTERN = r".*[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)? ?([zZ]|[+-][0-9]{1,2}(:?[0-9]{2})?)"
-
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT")
-_TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS")
-# Parquet column types (as DuckDB reads them) accepted for each Table Schema type
-ACCEPTED_TYPES = {
-    "string": ("VARCHAR",),
-    "integer": (*_INTEGER_TYPES, "VARCHAR"),  # text: INTEGER_PATTERN, as in a CSV
-    "number": (*_INTEGER_TYPES, "FLOAT", "DOUBLE", "DECIMAL", "VARCHAR"),
-    "boolean": ("BOOLEAN", "VARCHAR", *_INTEGER_TYPES),
-    "date": ("DATE", *_TIMESTAMP_TYPES, "VARCHAR"),
-}
-_TYPE_WORDS = {"string": "texte", "integer": "entier", "number": "nombre", "boolean": "oui/non", "date": "date"}
-
-
-def _base_type(duck_type: str) -> str:
-    return duck_type.upper().split("(")[0].strip()
-
-
-def type_problem(schema: str, column: str, duck_type: str) -> str | None:
-    """Why a Parquet column of type ``duck_type`` cannot hold the declared field (None if it can)."""
-    declared = schema_field(schema, column)["type"]
-    base = _base_type(duck_type)
-    if base in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") and declared == "date":
-        return (
-            f"colonne « {column} » : horodatage avec fuseau horaire (TIMESTAMP WITH TIME ZONE) refusé : sa date "
-            "dépendrait du fuseau de la machine ; écrire la date locale (type DATE, ou TIMESTAMP sans fuseau)"
-        )
-    if base in ACCEPTED_TYPES.get(declared, (base,)):
-        return None
-    hint = ""
-    if declared == "string" and base in _INTEGER_TYPES:
-        hint = " ; un code écrit en nombre perd son zéro initial (« 02 » devient « 2 ») : écrire la colonne en texte"
-    elif declared == "integer":
-        hint = " ; un effectif s'écrit en entier (type entier, ou texte de chiffres), pas en nombre décimal"
-    return f"colonne « {column} » : type {duck_type} au lieu de {_TYPE_WORDS.get(declared, declared)} (schéma params/schemas/{schema}.schema.json){hint}"
-
-
-# --------------------------------------------------------------------------- files of an input
-
-
-def _is_hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
-def _files_of(path: Path) -> tuple[str, list[Path]]:
-    if not path.exists():
-        raise VsmError(f"Fichier ou dossier introuvable : « {path} ».")
-    if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and not _is_hidden(p, path))
-        files = [p for p in found if p.suffix.lower() in (".parquet", ".pq")]
-        others = [p for p in found if p not in files]
-        if others:
-            shown = ", ".join(f"« {p.relative_to(path)} »" for p in others[:MAX_LISTED_ERRORS])
-            more = f" et {len(others) - MAX_LISTED_ERRORS} autre(s)" if len(others) > MAX_LISTED_ERRORS else ""
-            raise VsmError(
-                f"Dossier « {path} » : fichier(s) qui ne sont pas au format Parquet : {shown}{more}. Un dossier "
-                "d'extractions ne contient que des fichiers .parquet (les fichiers cachés, « .nom », sont ignorés) : "
-                "convertir ces fichiers en Parquet, ou les retirer du dossier."
-            )
-        if not files:
-            raise VsmError(f"Dossier « {path} » : aucun fichier .parquet trouvé.")
-        return "parquet", files
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return "csv", [path]
-    if suffix in (".parquet", ".pq"):
-        return "parquet", [path]
-    raise VsmError(f"Format non reconnu : « {path} » (attendu : .csv, .parquet ou un dossier de fichiers .parquet).")
-
-
-# --------------------------------------------------------------------------- CSV structure
-
-
-def csv_header(path: Path) -> tuple[list[str], str]:
-    """(column names, delimiter) from the first record of a CSV, as a person wrote it: UTF-8
-    with or without BOM, « , » or, from a French spreadsheet, « ; ». Refuses an empty, blank
-    or duplicated column name."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(1 << 16)
-    except OSError as exc:
-        raise VsmError(f"Fichier « {path} » illisible : {exc.strerror or exc}.") from None
-    text = head.decode("utf-8-sig", errors="replace")
-    first = text.split("\n", 1)[0]
-    candidates = [d for d in (",", ";", "\t", "|") if d in first]
-    delimiter = ";" if ";" in first and "," not in first else (candidates[0] if candidates else ",")
-    try:
-        record = next(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True), [])
-    except csv.Error as exc:
-        raise VsmError(f"Fichier « {path} », ligne 1 (en-tête) : illisible comme CSV ({exc}).") from None
-    if "\ufffd" in "".join(record):
-        raise VsmError(f"Fichier « {path} », ligne 1 (en-tête) : encodage non UTF-8 ; enregistrer le fichier en UTF-8.")
-    names = [name.strip(WHITESPACE) for name in record]
-    if not names or names == [""]:
-        raise VsmError(f"Fichier « {path} » : vide (aucune ligne d'en-tête).")
-    problems = []
-    for i, name in enumerate(names, start=1):
-        if name == "":
-            problems.append(f"ligne 1 (en-tête), champ {i} : nom de colonne vide")
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names, start=1):
-        if name and name in seen:
-            problems.append(f"ligne 1 (en-tête) : colonne « {name} » en double (champs {seen[name]} et {i})")
-        seen.setdefault(name, i)
-    if problems:
-        raise InputErrors(str(path), problems)
-    return names, delimiter
-
-
-_CSV_REJECTS = {
-    "TOO MANY COLUMNS": "{found} champs au lieu des {expected} de l'en-tête",
-    "MISSING COLUMNS": "{found} champ(s) au lieu des {expected} de l'en-tête",
-    "INVALID ENCODING": "encodage non UTF-8 (enregistrer le fichier en UTF-8)",
-    "UNQUOTED VALUE": "guillemets mal fermés",
-    "LINE SIZE OVER MAXIMUM": "ligne trop longue",
-}
-
-
-def csv_read_sql(file: Path | str, delimiter: str, names: list[str], extra: str = "") -> str:
-    columns = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in names) + "}"
-    return (
-        f"read_csv({_sql_str(str(file))}, header = true, all_varchar = true, auto_detect = false, "
-        f"delim = {_sql_str(delimiter)}, quote = '\"', escape = '\"', columns = {columns}{extra})"
-    )
-
-
-def check_csv_records(con: duckdb.DuckDBPyConnection, file: Path, delimiter: str, names: list[str]) -> int:
-    """Read every record of a CSV once: each must have exactly the header's fields and be
-    valid UTF-8. Returns the number of records; InputErrors naming each bad line (the line of
-    the file, counted from the byte where the record starts: a quoted newline inside a cell
-    does not shift it)."""
-    n = next(_REJECT_IDS)
-    errors, scans = f"vsm_rejects_{n}", f"vsm_reject_scans_{n}"
-    cur = con.cursor()
-    try:
-        touched = ", ".join(f"count({_sql_ident(c)})" for c in names)
-        rows = cur.execute(
-            f"SELECT count(*), {touched} FROM "
-            + csv_read_sql(file, delimiter, names, f", store_rejects = true, rejects_table = '{errors}', rejects_scan = '{scans}'")
-        ).fetchall()[0][0]  # fetched whole: the rejects table is written when the query ends
-        exists = cur.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{errors}'").fetchone()[0]
-        rejects = cur.execute(
-            f"SELECT line_byte_position, error_type, error_message, count(*) OVER () FROM {errors} "
-            f"ORDER BY line_byte_position LIMIT {MAX_LISTED_ERRORS}"
-        ).fetchall() if exists else []
-    except duckdb.Error as exc:
-        raise VsmError(f"Fichier « {file} » illisible comme CSV : {str(exc).splitlines()[0]}") from None
-    finally:
-        for table in (errors, scans):
-            try:
-                cur.execute(f"DROP TABLE IF EXISTS {table}")
-            except duckdb.Error:
-                pass
-        cur.close()
-    if not rejects:
-        return int(rows)
-    lines = physical_lines_at(file, [int(r[0]) for r in rejects])
-    problems = []
-    for (_position, kind, message, _), line in zip(rejects, lines):
-        found = re.search(r"Found: (\d+)", message or "")
-        text = _CSV_REJECTS.get(kind, kind.lower()).format(found=found.group(1) if found else "?", expected=len(names))
-        problems.append(f"ligne {line}, {text}")
-    raise InputErrors(str(file), problems, total=int(rejects[0][3]))
-
-
-_REJECT_IDS = itertools.count()
-
-
-def physical_lines_at(file: Path | str, byte_positions: list[int]) -> list[int]:
-    """The line of the file (from 1) on which each byte position lies."""
-    out = []
-    with open(file, "rb") as handle:
-        data = handle.read(max(byte_positions) + 1) if byte_positions else b""
-    for position in byte_positions:
-        out.append(data.count(b"\n", 0, position) + 1)
-    return out
-
-
-def csv_record_lines(file: Path | str, delimiter: str, records: list[int]) -> dict[int, int]:
-    """Record number (header = 1, first data record = 2, as row_number() + 1 gives) → the line
-    of the file where it starts; differs only when a quoted cell holds a line break. Read
-    on error paths only."""
-    wanted = set(records)
-    out: dict[int, int] = {}
-    if not wanted:
-        return out
-    with open(file, encoding="utf-8-sig", errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        start = 1
-        for number, _ in enumerate(reader, start=1):
-            if number in wanted:
-                out[number] = start
-                if len(out) == len(wanted):
-                    break
-            start = reader.line_num + 1
-    return out
-
-
-# --------------------------------------------------------------------------- Parquet files
-
-
-def check_parquet_files(con: duckdb.DuckDBPyConnection, path: Path, files: list[Path], schema: str) -> dict[str, str]:
-    """Every declared column present with an accepted type in EACH file (a file of a folder
-    lacking a column is refused, naming that file). Returns column → DuckDB type (the union)."""
-    required, optional = schema_columns(schema)
-    declared = (*required, *optional)
-    listed = "[" + ", ".join(_sql_str(str(f)) for f in files) + "]"
-    try:
-        physical = con.execute(
-            f"SELECT file_name, list(name || ':' || coalesce(type, '') || ':' || coalesce(logical_type, '') || ':' "
-            f"|| coalesce(converted_type, '') ORDER BY name) FROM parquet_schema({listed}) GROUP BY file_name"
-        ).fetchall()
-    except duckdb.Error as exc:
-        raise VsmError(f"« {path} » illisible comme Parquet : {str(exc).splitlines()[0]}") from None
-    by_signature: dict[tuple, list[str]] = {}
-    for file_name, signature in physical:
-        by_signature.setdefault(tuple(signature), []).append(file_name)
-    columns: dict[str, str] = {}
-    problems: list[tuple[str, str]] = []
-    many = len(files) > 1 or path.is_dir()  # a file of a folder is always named
-    for names in by_signature.values():
-        try:
-            described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_str(names[0])})").fetchall()
-        except duckdb.Error as exc:
-            raise VsmError(f"« {names[0]} » illisible comme Parquet : {str(exc).splitlines()[0]}") from None
-        types = {name: str(kind) for name, kind, *_ in described}
-        found: list[str] = []
-        missing = [c for c in required if c not in types]
-        if missing:
-            plural = "s" if len(missing) > 1 else ""
-            found.append(
-                f"colonne{plural} manquante{plural} : {', '.join(f'« {c} »' for c in missing)} "
-                f"(colonnes attendues : {', '.join(required)}"
-                + (f" ; facultatives : {', '.join(optional)}" if optional else "")
-                + f" ; schéma params/schemas/{schema}.schema.json)"
-            )
-        for column in declared:
-            if column in types:
-                problem = type_problem(schema, column, types[column])
-                if problem:
-                    found.append(problem)
-                previous = columns.setdefault(column, types[column])
-                if previous != types[column] and not problem:
-                    columns[column] = "VARCHAR" if "VARCHAR" in (previous, types[column]) else previous
-        for name in sorted(names):
-            problems += [(name, p) for p in found]
-        for name, kind in types.items():
-            columns.setdefault(name, kind)
-    if problems:
-        if not many:
-            if len(problems) == 1:
-                raise VsmError(f"Fichier « {path} » : {problems[0][1]}.")
-            raise InputErrors(str(path), [p for _, p in problems])
-        lines = [f"{Path(name).relative_to(path) if path.is_dir() else name}, {p}" for name, p in problems]
-        raise InputErrors(str(path), lines)
-    # columns present in only some files (optional ones) are read as NULL elsewhere
-    return columns
 
 
 def open_extract(con: duckdb.DuckDBPyConnection, path: Path | str, schema: str) -> Extract:
     """Describe an input, check its structure and columns against the schema (in every file),
     count and hash its files."""
     path = Path(path)
-    kind, files = _files_of(path)
+    kind, files = files_of(path)
     required, optional = schema_columns(schema)
     if kind == "csv":
         header, delimiter = csv_header(files[0])
@@ -428,7 +92,7 @@ def open_extract(con: duckdb.DuckDBPyConnection, path: Path | str, schema: str) 
 
 def _file_info(con: duckdb.DuckDBPyConnection, extract: Extract) -> list[InputFile]:
     """Each file's row count (from the Parquet footers, in one query) and its digest."""
-    files = "[" + ", ".join(_sql_str(str(f)) for f in extract.files) + "]"
+    files = "[" + ", ".join(sql_str(str(f)) for f in extract.files) + "]"
     counts = dict(con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({files})").fetchall())
     return [InputFile(file, int(counts.get(str(file)) or 0)) for file in extract.files]
 
@@ -441,23 +105,23 @@ def date_expr(extract: Extract, column: str) -> str:
     optionally with a time and no zone (DATE_PATTERN): « 2023-03-01T23:30:00+02:00 » is
     refused, never cut to its date. (A Parquet TIMESTAMP WITH TIME ZONE column is refused
     when the extract is opened.)"""
-    kind = _base_type(extract.columns[column])
+    kind = base_type(extract.columns[column])
     if kind == "DATE":
         return column
-    if kind in _TIMESTAMP_TYPES:
+    if kind in TIMESTAMP_TYPES:
         return f"CAST({column} AS DATE)"
-    text = f"trim(CAST({column} AS VARCHAR), {_sql_str(WHITESPACE)})"
-    return f"CASE WHEN regexp_full_match({text}, {_sql_str(DATE_PATTERN)}) THEN TRY_CAST({text} AS DATE) END"
+    text = f"trim(CAST({column} AS VARCHAR), {sql_str(WHITESPACE)})"
+    return f"CASE WHEN regexp_full_match({text}, {sql_str(DATE_PATTERN)}) THEN TRY_CAST({text} AS DATE) END"
 
 
 def text_expr(extract: Extract, column: str, default: str | None = None) -> str:
     """Text stripped of WHITESPACE, NULL when blank; a missing optional column gives ``default``.
     The same in CSV and Parquet: a blank identifier is invalid whatever the format."""
     if column not in extract.columns:
-        return "NULL" if default is None else _sql_str(default)
+        return "NULL" if default is None else sql_str(default)
     value = column if extract.columns[column].upper() == "VARCHAR" else f"CAST({column} AS VARCHAR)"
-    expr = f"NULLIF(trim({value}, {_sql_str(WHITESPACE)}), '')"
-    return expr if default is None else f"COALESCE({expr}, {_sql_str(default)})"
+    expr = f"NULLIF(trim({value}, {sql_str(WHITESPACE)}), '')"
+    return expr if default is None else f"COALESCE({expr}, {sql_str(default)})"
 
 
 def int_expr(extract: Extract, column: str) -> tuple[str, str]:
@@ -465,12 +129,12 @@ def int_expr(extract: Extract, column: str) -> tuple[str, str]:
 
     Parquet: an integer column (other types are refused when the extract is opened); text:
     INTEGER_PATTERN once stripped. The bounds (schema minimum and maximum) are checked apart."""
-    kind = _base_type(extract.columns[column])
-    if kind in _INTEGER_TYPES:
+    kind = base_type(extract.columns[column])
+    if kind in INTEGER_TYPES:
         value = f"TRY_CAST({column} AS BIGINT)"
         return value, f"({value} IS NULL)"
-    text = f"trim(CAST({column} AS VARCHAR), {_sql_str(WHITESPACE)})"
-    ok = f"regexp_full_match({text}, {_sql_str(INTEGER_PATTERN)})"
+    text = f"trim(CAST({column} AS VARCHAR), {sql_str(WHITESPACE)})"
+    ok = f"regexp_full_match({text}, {sql_str(INTEGER_PATTERN)})"
     value = f"CASE WHEN {ok} THEN TRY_CAST({text} AS BIGINT) END"
     return value, f"({value} IS NULL)"
 
@@ -485,12 +149,12 @@ def columns_without_empty_values(con: duckdb.DuckDBPyConnection, extract: Extrac
     """
     if extract.kind != "parquet":
         return set()
-    files = "[" + ", ".join(_sql_str(str(f)) for f in extract.files) + "]"
+    files = "[" + ", ".join(sql_str(str(f)) for f in extract.files) + "]"
     rows = con.execute(
         f"""
         SELECT path_in_schema,
                bool_and(stats_null_count = 0 AND stats_min_value IS NOT NULL AND stats_min_value >= '!')
-        FROM parquet_metadata({files}) WHERE path_in_schema IN ({', '.join(_sql_str(c) for c in columns)})
+        FROM parquet_metadata({files}) WHERE path_in_schema IN ({', '.join(sql_str(c) for c in columns)})
         GROUP BY path_in_schema
         """
     ).fetchall()
@@ -555,8 +219,8 @@ def feed_check_sql() -> list[tuple[str, str, str, str | None]]:
     statuses = schema_enum(FEEDS_SCHEMA, "status")
     actions = schema_enum(FEEDS_SCHEMA, "action")
     fill = {
-        "statuses": ", ".join(_sql_str(s) for s in statuses),
-        "actions": ", ".join(_sql_str(a) for a in actions),
+        "statuses": ", ".join(sql_str(s) for s in statuses),
+        "actions": ", ".join(sql_str(a) for a in actions),
     }
     return [(reason, cond.format(**fill), message, column) for reason, cond, message, column in FEED_CHECKS]
 
@@ -671,10 +335,10 @@ def _patientele_view(extract: Extract, raw: bool = False, position: bool = True)
 
 def _not_integer_message(column: str, raw: str) -> str:
     """SQL giving the French message for a count cell that is not a whole number."""
-    text = f"trim(coalesce({raw}, ''), {_sql_str(WHITESPACE)})"
+    text = f"trim(coalesce({raw}, ''), {sql_str(WHITESPACE)})"
     return (
         f"CASE WHEN {text} = '' THEN 'colonne « {column} » : vide (un effectif entier positif ou nul est attendu)' "
-        f"WHEN regexp_full_match({text}, {_sql_str(INTEGER_PATTERN)}) THEN 'colonne « {column} » : « ' || {raw} || "
+        f"WHEN regexp_full_match({text}, {sql_str(INTEGER_PATTERN)}) THEN 'colonne « {column} » : « ' || {raw} || "
         f"' » est trop grand pour un effectif (au plus {spaced(count_maximum())})' "
         f"ELSE 'colonne « {column} » : « ' || {raw} || ' » n''est pas un entier (chiffres 0 à 9 seulement)' END"
     )
@@ -684,8 +348,8 @@ def _patientele_checks() -> list[tuple[str, str]]:
     """(condition on the normalised view, French message as a SQL expression)."""
     kinds = schema_enum(PATIENTELE_SCHEMA, "ps_kind")
     regions = region_codes()
-    kinds_sql = ", ".join(_sql_str(k) for k in kinds)
-    regions_sql = ", ".join(_sql_str(r) for r in regions)
+    kinds_sql = ", ".join(sql_str(k) for k in kinds)
+    regions_sql = ", ".join(sql_str(r) for r in regions)
     return [
         ("ps_id IS NULL", "'colonne « ps_id » : identifiant vide'"),
         (
@@ -786,3 +450,4 @@ def _line_map(extract: Extract, records: list[int]):
         return lambda n: n
     mapping = csv_record_lines(extract.files[0], extract.delimiter, records)
     return lambda n: mapping.get(n, n)
+

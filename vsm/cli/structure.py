@@ -1,6 +1,6 @@
 """`vsm structure …`: the forfait structure 2023 beside the forfait VSM.
 
-Registered in vsm/cli.py, so errors are shown like every other command (« Erreur : … »,
+Registered in vsm/cli/__init__.py, so errors are shown like every other command (« Erreur : … »,
 exit code 2) and outputs are written atomically.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from . import present as fr
+from .. import present as fr
 
 # The default rule set's id (vsm.structure.DEFAULT_RULES), repeated here so that the CLI
 # starts without importing pandas; a test keeps the two equal.
@@ -32,7 +32,7 @@ def structure() -> None:
 
 
 def _load(rules_ref: str, input_path: Path):
-    from .structure import compute_structure, load_structure_rules, read_structure_input
+    from ..structure import compute_structure, load_structure_rules, read_structure_input
 
     rules = load_structure_rules(rules_ref)
     table = read_structure_input(input_path, rules)
@@ -45,9 +45,9 @@ def _load(rules_ref: str, input_path: Path):
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="Fichier de résultats (.csv ou .parquet).")
 def compute_cmd(rules_ref: str, input_path: Path, out_path: Path) -> None:
     """Calcule le forfait structure de chaque professionnel et écrit les résultats."""
-    from .outputs import absolute
-    from .results import check_output_path, check_results_file, write_table
-    from .structure import _mean_eur, total_eur
+    from ..outputs import absolute
+    from ..store import check_output_path, check_results_file, write_table
+    from ..structure import _mean_eur, total_eur
 
     check_output_path(out_path)
     check_results_file(absolute(out_path), (absolute(input_path),))  # before anything is read
@@ -72,7 +72,7 @@ def compute_cmd(rules_ref: str, input_path: Path, out_path: Path) -> None:
 @click.option("--ps-id", "ps_id", required=True, help="Identifiant du professionnel (RPPS).")
 def explain_cmd(rules_ref: str, input_path: Path, ps_id: str) -> None:
     """Explique pas à pas le forfait structure d'un professionnel, sources à l'appui."""
-    from .structure import explain_structure
+    from ..structure import explain_structure
 
     rules, results = _load(rules_ref, input_path)
     click.echo(explain_structure(results, rules, ps_id))
@@ -82,7 +82,7 @@ def explain_cmd(rules_ref: str, input_path: Path, ps_id: str) -> None:
 @RULES
 def show_cmd(rules_ref: str) -> None:
     """Affiche chaque valeur du jeu de règles avec sa source."""
-    from .structure import describe_structure_rules, load_structure_rules
+    from ..structure import describe_structure_rules, load_structure_rules
 
     click.echo(describe_structure_rules(load_structure_rules(rules_ref)))
 
@@ -98,9 +98,9 @@ def show_cmd(rules_ref: str) -> None:
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="Fichier d'indicateurs à écrire (.csv ou .parquet).")
 def synth_cmd(scale: str, seed: int, patientele_path: Path | None, rules_ref: str, out_path: Path) -> None:
     """Écrit des indicateurs synthétiques du forfait structure, calibrés (params/synth_structure.yml)."""
-    from .outputs import absolute
-    from .results import check_output_path, check_results_file
-    from .structure import load_structure_rules, synthesize_structure
+    from ..outputs import absolute
+    from ..store import check_output_path, check_results_file
+    from ..structure import load_structure_rules, synthesize_structure
 
     check_output_path(out_path)
     check_results_file(absolute(out_path), (absolute(patientele_path),))  # before anything is generated

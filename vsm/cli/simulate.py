@@ -1,5 +1,5 @@
 """`vsm simulate`: the budget impact of rule-set variants (scenarios) and sweeps of one
-parameter, against a base rule set (registered in vsm/cli.py)."""
+parameter, against a base rule set (registered in vsm/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from . import present as fr
-from .errors import VsmError
+from .. import present as fr
+from ..errors import VsmError
 
 SIMULATION_NOTEBOOK = "simulation.ipynb"
 REPORT_NAME = "simulation.ipynb"
@@ -19,7 +19,7 @@ REPORT_DIR = "rapport"
 
 def parse_period(rules, text: str | None) -> list[str]:
     """« all » (default) → every period; « P1 » or « P1,P2 » → those (checked)."""
-    from .batch import parse_periods
+    from ..batch import parse_periods
 
     if text is None or text.strip().lower() in ("all", "toutes", ""):
         return list(rules.periods)
@@ -28,7 +28,7 @@ def parse_period(rules, text: str | None) -> list[str]:
 
 def national_text(sim, scenario, period: str) -> str:
     """The national change in cost of one scenario and period, in French."""
-    from .report_simulation import _signed_eur, _signed_pct
+    from ..report_simulation import _signed_eur, _signed_pct
 
     row = sim.national(scenario.id, period)
     p = sim.baseline.period(period)
@@ -44,8 +44,8 @@ def national_text(sim, scenario, period: str) -> str:
 
 
 def sweep_text(sim) -> str:
-    from .report_simulation import value_text
-    from .simulate import _number
+    from ..report_simulation import value_text
+    from ..simulate import _number
 
     sweep = sim.sweep
     lines = [f"Balayage de {sweep.label} ({sweep.path}) :"]
@@ -59,10 +59,10 @@ def sweep_text(sim) -> str:
 def run_report(sim, out_dir: Path, report_dir: Path, region: str | None, engine: str) -> tuple[Path, Path]:
     """Execute notebooks/simulation.ipynb on the simulation folder (same Papermill
     execution as the other reports), then render it to HTML and PDF."""
-    from .batch import Job, execute
-    from .paths import NOTEBOOKS_DIR
-    from .render import render_notebook
-    from .report_simulation import title_facts
+    from ..batch import Job, execute
+    from ..paths import NOTEBOOKS_DIR
+    from ..render import render_notebook
+    from ..report_simulation import title_facts
 
     notebook = NOTEBOOKS_DIR / SIMULATION_NOTEBOOK
     if not notebook.is_file():
@@ -116,9 +116,9 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
     synthese.{json,csv}, balayage.{json,csv}, manifest.json ; avec --report, le rapport
     mis en page (secret statistique appliqué).
     """
-    from . import simulate as sm
-    from .batch import check_extracts
-    from .rules import load_rules
+    from .. import simulate as sm
+    from ..batch import check_extracts
+    from ..rules import load_rules
 
     started = time.perf_counter()
     # Every parameter is checked before anything is computed.
@@ -142,7 +142,7 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
     check_extracts(feeds_path, patientele_path)
     code = None
     if region is not None:
-        from .report_simulation import parse_region
+        from ..report_simulation import parse_region
 
         code = parse_region(region)
     out_dir = Path(out_dir) if out_dir is not None else Path("data") / "simulations" / baseline.id
@@ -151,7 +151,7 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
     # payment reports by rule set, period and region): replaced with them at the next run.
     report_dir = Path(report_dir) if report_dir is not None else out_dir / REPORT_DIR
     if feeds_path is None:
-        from .pipeline import ensure_demo_data
+        from ..pipeline import ensure_demo_data
 
         feeds_path, patientele_path = ensure_demo_data()
         click.echo(f"Données de démonstration : {feeds_path}, {patientele_path}.")

@@ -1,23 +1,18 @@
-"""Rule sets: dated values with their sources, read from params/rules/*.yml and validated.
+"""Rule sets as typed values: dated values with their sources, validated (pydantic).
 
 A rule set is data (OpenFisca-style parameters with references): every threshold, amount,
 date and weight comes from a YAML file, each value with the seed file and passage it comes
 from. Code never hard-codes them. Shares are kept as exact fractions and money as Decimal.
-
-A file may start from another rule set with ``base: <id or path>``: mappings are merged key
-by key, but a parameter node (a mapping holding ``value``), the tiers and the periods are
-replaced whole, so that a new value never silently inherits the old value's source.
+The files are read and merged by loader.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,13 +20,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from .errors import VsmError
-from .paths import count_maximum, read_yaml_file, rules_dir
+from ..errors import VsmError
+from ..paths import count_maximum
 
 # --------------------------------------------------------------------------- value types
 
@@ -41,10 +35,10 @@ MAX_NUMBER_TEXT = 40  # « 1/3 », « 0.9 », « 50 % »: a longer number is a t
 # (1 + rate) times the weight always fits decimal(14,2) (checked by RuleSet._coherent).
 MAX_RULE_AMOUNT = Decimal("1000000.00")
 MAX_MAJORATION_RATE = Fraction(10)
-MAX_RESULT_EUR = 10**12  # results hold money as decimal(14, 2) (results.MONEY_PRECISION)
+MAX_RESULT_EUR = 10**12  # results hold money as decimal(14, 2) (store.MONEY_PRECISION)
 
 
-def _parse_fraction(value: Any) -> Fraction:
+def parse_fraction(value: Any) -> Fraction:
     """'1/3', '0.9', '90 %', 0.5 → an exact Fraction (floats go through their decimal text)."""
     if isinstance(value, bool):
         raise ValueError("une fraction est attendue, pas vrai/faux")
@@ -88,16 +82,18 @@ def _parse_money(value: Any) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-Share = Annotated[Fraction, BeforeValidator(_parse_fraction)]
+Share = Annotated[Fraction, BeforeValidator(parse_fraction)]
 Money = Annotated[Decimal, BeforeValidator(_parse_money)]
 Comparison = Literal[">=", ">"]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """A rule-set node: no unknown key (a typo is an error, not a default), immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
-class Source(_Strict):
+class Source(StrictModel):
     """Where a value comes from: the seed file, the passage, and a short verbatim quote."""
 
     seed: str = Field(min_length=1)
@@ -105,7 +101,7 @@ class Source(_Strict):
     quote: str = Field(min_length=1)
 
 
-class Conflict(_Strict):
+class Conflict(StrictModel):
     """Two sources that disagree, and which reading the rule set follows."""
 
     summary: str
@@ -113,25 +109,27 @@ class Conflict(_Strict):
     sources: list[Source] = Field(min_length=2)
 
 
-class _Param(_Strict):
+class Param(StrictModel):
+    """A parameter node of a rule set: a ``value`` (typed by each subclass) and its source."""
+
     description: str | None = None
     source: Source
     note: str | None = None
 
 
-class BoolParam(_Param):
+class BoolParam(Param):
     value: bool
 
 
-class IntParam(_Param):
+class IntParam(Param):
     value: int = Field(ge=0)
 
 
-class PositiveIntParam(_Param):
+class PositiveIntParam(Param):
     value: int = Field(gt=0)
 
 
-class CapParam(_Param):
+class CapParam(Param):
     value: Share | None = None
 
     @field_validator("value")
@@ -142,27 +140,27 @@ class CapParam(_Param):
         return v
 
 
-class CodeListParam(_Param):
+class CodeListParam(Param):
     value: list[str] = Field(min_length=1)
 
 
-class StatusListParam(_Param):
+class StatusListParam(Param):
     value: list[Literal["success", "failure"]] = Field(min_length=1)
 
 
-class ActionListParam(_Param):
+class ActionListParam(Param):
     value: list[Literal["creation", "update", "deletion"]] = Field(min_length=1)
 
 
-class StructuredRuleParam(_Param):
+class StructuredRuleParam(Param):
     value: Literal["any", "latest"]
 
 
-class RoundingParam(_Param):
+class RoundingParam(Param):
     value: Literal["half_up_cent"]
 
 
-class RateParam(_Param):
+class RateParam(Param):
     value: Share
 
     @field_validator("value")
@@ -184,7 +182,7 @@ def _check_unit_interval(v: Fraction) -> Fraction:
     return v
 
 
-class ThresholdParam(_Param):
+class ThresholdParam(Param):
     value: Share
     comparison: Comparison = ">="
     conflict: Conflict | None = None
@@ -192,7 +190,7 @@ class ThresholdParam(_Param):
     _unit = field_validator("value")(classmethod(lambda cls, v: _check_unit_interval(v)))
 
 
-class TierLevel(_Strict):
+class TierLevel(StrictModel):
     min_share: Share
     amount_eur: Money
     source: Source
@@ -201,7 +199,7 @@ class TierLevel(_Strict):
     _unit = field_validator("min_share")(classmethod(lambda cls, v: _check_unit_interval(v)))
 
 
-class Tiers(_Strict):
+class Tiers(StrictModel):
     comparison: Comparison = ">="
     comparison_source: Source
     levels: list[TierLevel] = Field(min_length=1)
@@ -221,11 +219,11 @@ class Tiers(_Strict):
         return levels
 
 
-class Eligibility(_Strict):
+class Eligibility(StrictModel):
     min_patients_mt_ald: IntParam
 
 
-class Indicator(_Strict):
+class Indicator(StrictModel):
     type_codes: CodeListParam
     counted_statuses: StatusListParam
     counted_actions: ActionListParam
@@ -234,19 +232,19 @@ class Indicator(_Strict):
     structured_rule: StructuredRuleParam
 
 
-class Majoration(_Strict):
+class Majoration(StrictModel):
     enabled: BoolParam
     min_structured_share: ThresholdParam
     rate: RateParam
 
 
-class Ponderation(_Strict):
+class Ponderation(StrictModel):
     enabled: BoolParam
     reference_patients: PositiveIntParam
     cap: CapParam
 
 
-class Period(_Strict):
+class Period(StrictModel):
     start: dt.date
     end: dt.date
     payment: str = Field(min_length=1)
@@ -264,7 +262,7 @@ class Period(_Strict):
         return self
 
 
-class ScenarioInfo(_Strict):
+class ScenarioInfo(StrictModel):
     """What a simulation scenario (params/scenarios/*.yml, read by vsm/simulate.py) is about:
     a short label and the reason for the change. Absent from the rule sets themselves."""
 
@@ -272,7 +270,7 @@ class ScenarioInfo(_Strict):
     rationale: str = Field(min_length=1)
 
 
-class RuleSet(_Strict):
+class RuleSet(StrictModel):
     """A validated rule set. ``path``, ``files`` and ``sha256`` say where it was read from."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
@@ -372,135 +370,3 @@ class RuleSet(_Strict):
 
         walk(self)
         return found
-
-
-# --------------------------------------------------------------------------- loading
-
-_REPLACED_WHOLE = {"periods", "tiers"}
-
-
-def _is_param_node(node: Any) -> bool:
-    return isinstance(node, dict) and "value" in node
-
-
-def _merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        current = merged.get(key)
-        if (
-            key not in _REPLACED_WHOLE
-            and isinstance(value, dict)
-            and isinstance(current, dict)
-            and not _is_param_node(value)
-            and not _is_param_node(current)
-        ):
-            merged[key] = _merge(current, value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _resolve(ref: str | Path, relative_to: Path | None = None) -> Path:
-    text = str(ref)
-    candidate = Path(text)
-    looks_like_path = text.endswith((".yml", ".yaml")) or "/" in text or "\\" in text
-    if looks_like_path:
-        if not candidate.is_absolute() and relative_to is not None and not candidate.exists():
-            candidate = relative_to / candidate
-        if not candidate.is_file():
-            raise VsmError(f"Fichier de règles introuvable : « {text} ».")
-        return candidate
-    path = rules_dir() / f"{text}.yml"
-    if not path.is_file():
-        known = ", ".join(p.stem for p in sorted(rules_dir().glob("*.yml")))
-        raise VsmError(f"Jeu de règles inconnu : « {text} ». Jeux disponibles : {known}.")
-    return path
-
-
-def _read_yaml(path: Path) -> dict:
-    """A rules file: bounded size and alias expansion, UTF-8, no duplicate key (paths.py)."""
-    data = read_yaml_file(path, "Fichier de règles")
-    if not isinstance(data, dict):
-        raise VsmError(f"Fichier de règles « {path} » : un dictionnaire YAML est attendu.")
-    return data
-
-
-def _load_raw(path: Path, seen: tuple[Path, ...]) -> tuple[dict, tuple[Path, ...]]:
-    resolved = path.resolve()
-    if resolved in seen:
-        chain = " → ".join(str(p) for p in (*seen, resolved))
-        raise VsmError(f"Jeu de règles : héritage circulaire ({chain}).")
-    data = _read_yaml(path)
-    base_ref = data.get("base")
-    if base_ref is None:
-        return data, (resolved,)
-    base_data, base_files = _load_raw(_resolve(base_ref, relative_to=path.parent), (*seen, resolved))
-    base_documents = dict(base_data.get("documents") or {})
-    merged = _merge(base_data, data)
-    merged["documents"] = {**base_documents, **(data.get("documents") or {})}
-    return merged, (resolved, *base_files)
-
-
-_FRENCH_TYPES = {
-    "extra_forbidden": "clé inconnue",
-    "int_parsing": "un entier est attendu",
-    "int_type": "un entier est attendu",
-    "int_from_float": "un entier est attendu",
-    "bool_parsing": "vrai/faux (true/false) attendu",
-    "bool_type": "vrai/faux (true/false) attendu",
-    "string_type": "un texte est attendu",
-    "list_type": "une liste est attendue",
-    "dict_type": "un dictionnaire est attendu",
-    "model_type": "un dictionnaire est attendu",
-    "date_from_datetime_parsing": "date invalide (AAAA-MM-JJ attendue)",
-    "date_parsing": "date invalide (AAAA-MM-JJ attendue)",
-    "date_type": "date invalide (AAAA-MM-JJ attendue)",
-    "string_too_short": "ne doit pas être vide",
-    "too_short": "ne doit pas être vide",
-    "string_pattern_mismatch": "format invalide (minuscules, chiffres, « - », « . » ou « _ »)",
-}
-
-
-def _french_error(err: dict) -> str:
-    loc = " → ".join(str(part) for part in err["loc"]) or "(racine)"
-    kind = err["type"]
-    if kind == "missing":
-        if err["loc"] and err["loc"][-1] in ("source", "comparison_source", "complement_source"):
-            return f"{loc} : valeur sans source (seed, passage, quote sont obligatoires)"
-        return f"{loc} : valeur manquante"
-    if kind == "value_error":
-        return f"{loc} : {err['ctx']['error']}"
-    if kind == "literal_error":
-        return f"{loc} : valeur « {err.get('input')} » non autorisée (valeurs possibles : {err['ctx']['expected']})"
-    if kind in ("greater_than", "greater_than_equal"):
-        bound = err["ctx"].get("gt", err["ctx"].get("ge"))
-        sign = ">" if kind == "greater_than" else "≥"
-        return f"{loc} : la valeur doit être {sign} {bound}"
-    return f"{loc} : {_FRENCH_TYPES.get(kind, 'valeur invalide')} (valeur lue : « {err.get('input')} »)"
-
-
-def load_rules(ref: str | Path) -> RuleSet:
-    """Load a rule set by id (``medecins-2024``) or by file path, and validate it.
-
-    Raises VsmError with a French message naming every problem found.
-    """
-    path = _resolve(ref)
-    raw, files = _load_raw(path, ())
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.name.encode())
-        digest.update(b"\0")
-        digest.update(file.read_bytes())
-    try:
-        rules = RuleSet.model_validate(
-            {**raw, "path": str(path), "files": tuple(str(f) for f in files), "sha256": digest.hexdigest()}
-        )
-    except ValidationError as exc:
-        problems = "\n".join(f"  - {_french_error(err)}" for err in exc.errors())
-        raise VsmError(f"Jeu de règles « {path} » invalide :\n{problems}") from None
-    return rules
-
-
-def list_rules() -> list[RuleSet]:
-    """Every rule set shipped in params/rules/, in file-name order."""
-    return [load_rules(path) for path in sorted(rules_dir().glob("*.yml"))]

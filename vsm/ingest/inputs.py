@@ -14,33 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import MAX_LISTED_ERRORS, InputErrors, VsmError  # noqa: F401 (re-exported)
-from .columns import COUNT_COLUMNS
+from ..errors import MAX_LISTED_ERRORS, InputErrors, VsmError  # noqa: F401 (MAX_LISTED_ERRORS: structure.py reads it here)
+from ..paths import count_maximum
+from .schema import COUNT_COLUMNS, COUNTS_REQUIRED, COUNTS_SCHEMA, INTEGER_PATTERN, WHITESPACE, spaced
 
-COUNTS_REQUIRED = ("ps_id", *COUNT_COLUMNS)
-COUNTS_SCHEMA = "effectifs"
 MAX_PAID = Decimal("999999999999.99")  # results hold money as decimal(14, 2)
-
-
-def __getattr__(name: str) -> int:
-    if name == "MAX_COUNT":  # the schemas' maximum (params/schemas/), read when first asked
-        from .paths import count_maximum
-
-        return count_maximum()
-    raise AttributeError(name)
-
-
-def table_format(path: Path) -> str:
-    """'csv' or 'parquet' from the file name (a folder is a Parquet dataset)."""
-    path = Path(path)
-    if path.is_dir():
-        return "parquet"
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    raise VsmError(f"Format de fichier non reconnu : « {path} » (extensions acceptées : .csv, .parquet).")
 
 
 # CSV files read by read_table: source → (path, delimiter), to give the true line of a row
@@ -55,9 +33,11 @@ def read_table(path: Path | str, schema: str | None = None) -> tuple[pd.DataFram
 
     Returns the table and how its rows are numbered for messages ('csv' or 'parquet').
     """
+    # Start-up time: DuckDB (0.2 s to import) only when a file is read; the forfait validates
+    # in-memory counts through this module (`vsm exemples`) without it.
     import duckdb
 
-    from .extracts import check_csv_records, check_parquet_files, csv_header
+    from .tables import check_csv_records, check_parquet_files, csv_header, table_format
 
     path = Path(path)
     if not path.exists():
@@ -135,8 +115,6 @@ def parse_counts_column(
     stripped; « 3.0 », « 1e3 », « 1 000 » are not counts, in CSV as in Parquet. Files are
     read with ``maximum`` = the schemas' maximum (paths.count_maximum); tables built in
     memory (the aggregation's, the tests') are bounded by int64 only."""
-    from .extracts import INTEGER_PATTERN, WHITESPACE, spaced
-
     if maximum is None:
         maximum = np.iinfo(np.int64).max
     problems: list[tuple[int, str]] = []
@@ -178,8 +156,6 @@ def parse_counts_column(
 
 def clean_ids(values: pd.Series, column: str, kind: str) -> tuple[pd.Series, list[tuple[int, str]]]:
     """Identifiers as trimmed text; empty ones are problems."""
-    from .extracts import WHITESPACE
-
     text = values.astype("string").str.strip(WHITESPACE)
     empty = text.isna() | (text == "")
     problems = [(int(i), f"colonne « {column} » : identifiant vide") for i in np.flatnonzero(empty.to_numpy())]
@@ -244,8 +220,6 @@ def validate_counts(
 
 def read_counts(path: Path | str) -> pd.DataFrame:
     """Read and validate a per-professional counts file (CSV or Parquet)."""
-    from .paths import count_maximum
-
     frame, kind = read_table(path, COUNTS_SCHEMA)
     return validate_counts(frame, source=str(path), kind=kind, maximum=count_maximum())
 

@@ -1,5 +1,5 @@
 """`vsm releve`: individual statements (one professional's forfait, every period, explained)
-as PDF and HTML (registered in vsm/cli.py)."""
+as PDF and HTML (registered in vsm/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from . import present as fr
-from .errors import VsmError
+from .. import present as fr
+from ..errors import VsmError
 
 
 @click.command("releve")
@@ -43,8 +43,8 @@ def releve(ps_ids, id_list, rules_ref, results_dir, out_dir, contact_file, jobs,
     identifiants sont introuvables ou des relevés en échec (les autres sont écrits) ; 2 pour
     un paramètre invalide ou aucun identifiant trouvé (rien n'est écrit).
     """
-    from .releve_batch import produce, read_id_list
-    from .rules import load_rules
+    from ..releve_batch import produce, read_id_list
+    from ..rules import load_rules
 
     if bool(ps_ids) == (id_list is not None):
         raise VsmError("Donner soit --ps-id (une ou plusieurs fois), soit --liste, pas les deux.")
@@ -54,8 +54,8 @@ def releve(ps_ids, id_list, rules_ref, results_dir, out_dir, contact_file, jobs,
     wanted = list(ps_ids) if ps_ids else read_id_list(id_list)
     if contact_file is not None and not Path(contact_file).is_file():
         raise VsmError(f"--contact : fichier « {contact_file} » introuvable.")
-    from .outputs import absolute, check_folder_output, clean_tmp_files, output_lock
-    from .releve_batch import clean_work_folders, is_statements_folder
+    from ..outputs import absolute, check_folder_output, clean_tmp_files, output_lock
+    from ..releve_batch import clean_work_folders, is_statements_folder
 
     results_dir = absolute(results_dir or Path("data") / "resultats" / rules.id)
     checks = dict(own=is_statements_folder, what="Dossier des relevés", kind="un dossier de relevés de vsm (<ps_id>.pdf, <ps_id>.html)")

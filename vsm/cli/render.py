@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import present as fr
+from .. import present as fr
 
 ENGINE_LABELS = {"quarto": "Quarto", "integre": "le moteur intégré (pandoc, Typst)"}
 
@@ -33,9 +33,9 @@ def render(reports_dir: Path, notebook: Path | None, engine: str, jobs: int | No
     les rapports par jeu de règles, période et région. Chaque notebook attendu qui n'a pas
     été rendu est nommé, avec la raison.
     """
-    from .batch import check_reports_out
-    from .outputs import absolute, clean_tmp_files, output_lock
-    from .render import engine_name, render_all, render_notebook
+    from ..batch import check_reports_out
+    from ..outputs import absolute, clean_tmp_files, output_lock
+    from ..render import engine_name, render_all, render_notebook
 
     shown = reports_dir
     reports_dir, notebook = absolute(reports_dir), absolute(notebook)  # once, against the caller's folder

@@ -1,5 +1,5 @@
 """`vsm reports`: the regional reports and the national synthesis of a rule set, for each
-period, executed as notebooks (registered in vsm/cli.py)."""
+period, executed as notebooks (registered in vsm/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import VsmError
+from ..errors import VsmError
 
 
 @click.command("reports")
@@ -50,8 +50,8 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
     <out>/<jeu de règles>/<période>/<région>/rapport.ipynb (.html, .pdf) et paiements.csv,
     <out>/<jeu de règles>/<période>/national/synthese.ipynb (.html, .pdf), <out>/index.html.
     """
-    from . import batch
-    from .rules import load_rules
+    from .. import batch
+    from ..rules import load_rules
 
     # Every parameter is checked before anything runs.
     rules = load_rules(rules_ref)
@@ -64,8 +64,8 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
     batch.check_templates()
     # Relative paths (and the defaults ./reports and ./data/resultats/<rules>) are resolved
     # against the caller's working directory, once, here; outputs are checked before anything runs.
-    from .outputs import absolute
-    from .pipeline import check_results_out
+    from ..outputs import absolute
+    from ..store import check_results_out
 
     shown_out = out_dir
     results_dir, out_dir = absolute(results_dir or Path("data") / "resultats" / rules.id), absolute(out_dir)

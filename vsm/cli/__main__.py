@@ -1,0 +1,5 @@
+"""`python -m vsm.cli`: the `vsm` command."""
+
+from . import main
+
+main()
