@@ -25,6 +25,7 @@ from vsm import present as fr  # noqa: E402
 from vsm import render, secrecy  # noqa: E402
 from vsm.cli import cli  # noqa: E402
 from vsm.errors import VsmError  # noqa: E402
+from vsm.paths import NOTEBOOKS_DIR  # noqa: E402
 
 PNG_DATA = "data:image/png;base64,"
 # The unmasked counts the test notebook publishes (masked) in its table.
@@ -326,7 +327,7 @@ def test_unexecuted_notebook_is_refused(tmp_path):
 
 def test_failed_pdf_leaves_no_html_either(executed, tmp_path, monkeypatch):
     path = place(executed, tmp_path, "rapport.ipynb")
-    monkeypatch.setattr(render, "typst_source", lambda markdown: "#let x = (\n")  # Typst refuses this source
+    monkeypatch.setattr(render.engines, "typst_source", lambda markdown: "#let x = (\n")  # Typst refuses this source
     with pytest.raises(VsmError, match="Typst n'a pas pu composer le PDF"):
         render.render_notebook(path, engine="integre")
     assert [p.name for p in files_in(tmp_path)] == ["rapport.ipynb"]
@@ -340,7 +341,7 @@ def test_full_disk_while_writing_the_pdf_leaves_nothing(executed, tmp_path, monk
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(render, "compile_typst", full)
+    monkeypatch.setattr(render.engines, "compile_typst", full)
     with pytest.raises(VsmError, match="Écriture impossible|plus de place"):  # a French error (vsm.outputs.write_error)
         render.render_notebook(path, engine="integre")
     assert [p.name for p in files_in(tmp_path)] == ["rapport.ipynb"]
@@ -399,9 +400,9 @@ def test_quarto_project_shares_the_template_filter_and_stylesheet():
     partials = config["format"]["typst"]["template-partials"]
     assert partials == ["templates/typst-template.typ", "templates/typst-show.typ"]
     for partial in partials:  # the very files the built-in engine's pandoc template includes
-        assert (render.NOTEBOOKS_DIR / partial).is_file()
+        assert (NOTEBOOKS_DIR / partial).is_file()
         assert f"${Path(partial).name}()$" in render.TYPST_TEMPLATE.read_text(encoding="utf-8")
-    assert config["filters"] == ["templates/vsm.lua"] and render.LUA_FILTER == render.NOTEBOOKS_DIR / "templates/vsm.lua"
+    assert config["filters"] == ["templates/vsm.lua"] and render.LUA_FILTER == NOTEBOOKS_DIR / "templates/vsm.lua"
     assert config["lang"] == "fr"
 
 
@@ -422,7 +423,7 @@ def test_report_markdown_is_what_both_engines_get(executed, tmp_path):
 
 
 def test_quarto_engine_without_quarto_is_a_french_error(executed, tmp_path, monkeypatch):
-    monkeypatch.setattr(render, "quarto_available", lambda: False)
+    monkeypatch.setattr(render.engines, "quarto_available", lambda: False)
     path = place(executed, tmp_path, "rapport.ipynb")
     with pytest.raises(VsmError, match="Quarto absent du PATH"):
         render.render_notebook(path, engine="quarto")

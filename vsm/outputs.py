@@ -26,6 +26,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
+import glob
 import json
 import os
 import re
@@ -288,8 +290,6 @@ _HELD_GUARD = threading.Lock()
 def output_lock(target: Path) -> Iterator[None]:
     """Hold the lock of output ``target`` (a hidden file beside it) while the block runs; a
     second command on the same output stops at once with a French message."""
-    import fcntl
-
     target = absolute(target)
     lock = target.parent / f".{target.name}{LOCK_TAG}"
     key = str(lock)
@@ -417,8 +417,6 @@ def clean_tmp_files(folder: Path) -> list[Path]:
 
 
 def glob_escape(text: str) -> str:
-    import glob
-
     return glob.escape(text)
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from .errors import VsmError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 # An installed wheel carries params/ and notebooks/ as vsm/_project/ (setup.py); a checkout
 # (editable install, tests) reads the folders beside the package. One lookup, used by all.
@@ -126,8 +128,6 @@ def read_yaml_file(path: Path, what: str = "Fichier") -> Any:
     """Read a YAML file a user may have written: bounded size, UTF-8, strict parsing.
 
     Every problem is a VsmError naming the file (``what`` starts the message)."""
-    from .errors import VsmError
-
     try:
         size = path.stat().st_size
         if size > MAX_YAML_BYTES:

@@ -1,6 +1,11 @@
-"""The pipeline from extracts to results: read and validate the two extracts, aggregate each
-period in DuckDB, compute the forfait (with the complement of a later period), and write
-results plus a manifest that accounts for every input row.
+"""The pipeline from extracts to results, in the order of this file:
+
+1. ingest (vsm.ingest): open and validate the two extracts (``open_inputs``);
+2. aggregate (vsm.aggregate): every period's counts per professional, in DuckDB;
+3. forfait (vsm.forfait): each period computed, with the complement of a later period
+   (``compute_periods``);
+4. store (vsm.store): the results and a manifest that accounts for every input row
+   (``run`` for a results folder, ``compute_extracts`` for one results file).
 
 Results are deterministic (rows sorted by ps_id, no timestamps inside): running twice on
 the same inputs gives byte-identical result files. Timings live only in the manifest.

@@ -38,9 +38,11 @@ from .outputs import (
 )
 from .paths import PACKAGE_DIR
 
+# Start-up time: the checks of an output path run before any computation (`vsm compute`,
+# `vsm exemples`, `vsm structure`) and must stay light to import; numpy, pandas, pyarrow,
+# DuckDB and the forfait (numpy) are imported where used, the forfait meanwhile by
+# _startup.warm_up during a run.
 if TYPE_CHECKING:
-    # Start-up time: the atomic-write helpers are used by every command (render, relevés…)
-    # and must stay light to import; numpy, pandas, pyarrow and DuckDB are imported where used.
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -305,7 +307,7 @@ def check_results_file(path: Path | str, inputs: tuple = ()) -> Path:
 
 def to_arrow(frame: pd.DataFrame) -> pa.Table:
     """DataFrame → Arrow table with money as decimal128(14, 2) and text ids as strings."""
-    import pyarrow as pa
+    import pyarrow as pa  # start-up time (see the imports above)
 
     from .forfait import MONEY_COLUMNS
 
@@ -329,7 +331,7 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
 
 def _check_money(cents: np.ndarray, name: str) -> np.ndarray:
     """Cents as int64, refused beyond the money type's precision (decimal(14, 2))."""
-    import numpy as np
+    import numpy as np  # start-up time (see the imports above)
 
     limit = 10**MONEY_PRECISION
     if len(cents) and max(abs(int(cents.max())), abs(int(cents.min()))) >= limit:
@@ -342,7 +344,7 @@ def _check_money(cents: np.ndarray, name: str) -> np.ndarray:
 def _copy_parquet(source: object, select: str, path: Path) -> None:
     """``select`` (reading table ``source``: a dict of numpy arrays or an Arrow table) to a
     Parquet file, by DuckDB."""
-    import duckdb
+    import duckdb  # start-up time (see the imports above)
 
     con = duckdb.connect()
     try:
@@ -355,7 +357,7 @@ def _copy_parquet(source: object, select: str, path: Path) -> None:
 def columns_to_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Results as numpy arrays (money in ``*_cents``) → the same table as a DataFrame, money as
     Decimal and dates as datetime.date (as the forfait's DataFrame results)."""
-    import pandas as pd
+    import pandas as pd  # start-up time (see the imports above)
 
     from .forfait import in_euros
 
@@ -427,7 +429,7 @@ def write_table(frame: pd.DataFrame, path: Path | str, into: Path | None = None)
 
 def read_results(path: Path | str) -> pd.DataFrame:
     """Read back a results table; money columns come back as Decimal."""
-    import pandas as pd
+    import pandas as pd  # start-up time (see the imports above)
 
     from .forfait import MONEY_COLUMNS
     path = Path(path)
