@@ -190,11 +190,14 @@ def input_entry(extract: Extract) -> dict:
 
 
 def code_sha256() -> str:
-    """SHA-256 of the package's source (every .py file under vsm/, by its path there): results
-    computed by other code are stale even under the same version number."""
+    """SHA-256 of the package's source (every .py file under vsm/, its packages included, by its
+    path there): results computed by other code are stale even under the same version number."""
     digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        name = path.relative_to(PACKAGE_DIR)
+        if name.parts[0] == "_project":  # an installed wheel's copy of params/ and notebooks/ (setup.py)
+            continue
+        digest.update(name.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -22,6 +22,9 @@ from ..errors import VsmError
 from ..regions import load_regions
 
 KICKER = "Assurance Maladie — forfait VSM (volet de synthèse médicale)"
+# the region (and folder) of a national report, as vsm.report.NATIONAL writes it (not imported:
+# vsm.report loads pandas, which a renderer process does not need)
+NATIONAL = "national"
 
 
 # --------------------------------------------------------------------------- title block
@@ -63,7 +66,7 @@ def region_text(meta: dict) -> tuple[str, str | None, bool]:
     """(« Bretagne (53) », caisse or None, is_national)."""
     code = meta.get("region")
     name = meta.get("region_name")
-    if meta.get("kind") == "national" or code is None:
+    if meta.get("kind") == "national" or code is None or code == NATIONAL:
         return "France entière", None, True
     code = str(code)
     caisse = meta.get("caisse")
