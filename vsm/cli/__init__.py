@@ -8,15 +8,10 @@ written to a temporary file, then renamed).
 from __future__ import annotations
 
 from .._startup import before_command, leave
-from . import compute, rules  # noqa: F401 (their commands are declared on ``cli``)
+from . import compute, releve, render, reports, rules, simulate, structure  # noqa: F401 (compute, rules: declared on ``cli``)
 from .app import cli
-from .releve import releve
-from .render import render
-from .reports import reports
-from .simulate import simulate
-from .structure import structure
 
-for _command in (structure, reports, render, simulate, releve):
+for _command in (structure.structure, reports.reports, render.render, simulate.simulate, releve.releve):
     cli.add_command(_command)
 
 __all__ = ["cli", "main"]
