@@ -45,6 +45,14 @@ PAID = click.option(
 )
 
 
+def source_options(command):
+    """The options of `vsm compute` and `vsm explain`, in this order: rules, period, then the
+    counts or the extracts, and the amounts already paid."""
+    for option in reversed((RULES, PERIOD, COUNTS, FEEDS, PATIENTELE, PAID)):
+        command = option(command)
+    return command
+
+
 def _summary(entry: dict, period: str) -> str:
     """The period's figures (as the manifest records them) in French."""
     lines = [
@@ -123,12 +131,7 @@ def _tally_text(manifest: dict, period: str) -> str:
 
 
 @cli.command()
-@RULES
-@PERIOD
-@COUNTS
-@FEEDS
-@PATIENTELE
-@PAID
+@source_options
 @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="Fichier de résultats (.csv ou .parquet).")
 def compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path, out_path) -> None:
     """Calcule le forfait de chaque professionnel et écrit les résultats.
@@ -165,12 +168,7 @@ def compute(rules_ref, period, counts_path, feeds_path, patientele_path, paid_pa
 
 
 @cli.command()
-@RULES
-@PERIOD
-@COUNTS
-@FEEDS
-@PATIENTELE
-@PAID
+@source_options
 @click.option("--ps-id", "ps_id", required=True, help="Identifiant du professionnel (RPPS ou FINESS).")
 def explain(rules_ref, period, counts_path, feeds_path, patientele_path, paid_path, ps_id: str) -> None:
     """Explique pas à pas le calcul du forfait d'un professionnel."""

@@ -1,18 +1,6 @@
-"""Executed report notebooks → one self-contained HTML file and one PDF, in French.
-
-One content model: every output of a report notebook is pandoc Markdown (``text/markdown``:
-prose, pipe tables, notes as fenced divs) or a PNG image with its French description
-(vsm/display.py). :func:`notebook_markdown` assembles the outputs into ONE Markdown document
-(title box, content, footer) and an engine renders it into the same two files
-(``<stem>.html`` and ``<stem>.pdf`` beside the notebook):
-
-- **the built-in engine** (« integre », the default without Quarto): pandoc
-  (pypandoc-binary) → HTML with notebooks/templates/vsm.html and notebooks/rapport.css, all
-  embedded; pandoc → Typst with notebooks/templates/vsm.typ, compiled to PDF by the ``typst``
-  package;
-- **Quarto**, when ``quarto`` is on the PATH: the same Markdown as ``<stem>.qmd`` with
-  notebooks/_quarto.yml (same stylesheet, same Typst template through template-partials,
-  same Lua filter notebooks/templates/vsm.lua).
+"""Rendering reports: one executed notebook (:func:`render_notebook`) into ``<stem>.html``
+and ``<stem>.pdf`` beside it (content.py gives its Markdown, engines.py renders it), every
+report of a folder (:func:`render_all`) and its ``index.html``.
 
 ``vsm reports`` calls :func:`render_all` as its last step, on the notebooks it has just
 executed (the index also lists the reports rendered earlier and still up to date); ``vsm
@@ -21,9 +9,6 @@ render`` does it alone, and names every expected notebook it could not render
 reports``); a notebook with an error output or without any output is refused. Both files are
 written through temporary files renamed at the end, so that an error never leaves a partial
 or a lonely file behind.
-
-The title block comes from ``nb.metadata["vsm"]`` (title.py). This module: one notebook
-(:func:`render_notebook`), every report of a folder (:func:`render_all`) and the index.
 """
 
 from __future__ import annotations
