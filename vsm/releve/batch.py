@@ -5,6 +5,7 @@ The batch stage of the relevé (vsm/releve/content.py is its content: figures, s
 
 from __future__ import annotations
 
+import copy
 import csv
 import os
 import re
@@ -26,7 +27,7 @@ from ..paths import NOTEBOOKS_DIR
 from ..render import render_notebook
 from ..rules import RuleSet
 from .content import SAFE_ID, load_batch, statement, unknown_message
-from .notebook import split_notebook
+from .notebook import OUTPUT_KEY
 
 # --------------------------------------------------------------------------- writing statements
 
@@ -89,6 +90,23 @@ def read_id_list(path: Path | str) -> list[str]:
     if not ids:
         raise VsmError(f"--liste : « {path} » ne contient aucun identifiant.")
     return ids
+
+
+def split_notebook(nb, ps_id: str, facts: dict):
+    """The executed batch notebook reduced to one statement: each code cell keeps the
+    outputs tagged with ``ps_id`` (and untagged ones), the title facts go to
+    ``metadata["vsm"]`` for the renderer."""
+    out = nbformat.v4.new_notebook()
+    out.metadata = copy.deepcopy(nb.metadata)
+    out.metadata["vsm"] = {**facts, "status": "ok"}
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []) or "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        cell = copy.copy(cell)
+        if cell.cell_type == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", []) if (o.get("metadata") or {}).get(OUTPUT_KEY, ps_id) == ps_id]
+        out.cells.append(cell)
+    return out
 
 
 def _render_statement(path: str, out_dir: str, engine: str) -> Produced:

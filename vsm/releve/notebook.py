@@ -1,12 +1,9 @@
-"""What notebooks/releve.ipynb shows, for one or many professionals in one kernel, and the
-executed batch notebook split into one notebook per statement."""
+"""What notebooks/releve.ipynb shows, for one or many professionals in one kernel, each
+output tagged with its ps_id (vsm/releve/batch.py splits the executed notebook by that tag)."""
 
 from __future__ import annotations
 
-import copy
 from typing import Sequence
-
-import nbformat
 
 from ..display import Prose
 from ..errors import VsmError
@@ -67,21 +64,4 @@ class Statements:
 
     def facts(self) -> dict:
         return {s.ps_id: s.facts() for s in self.items}
-
-
-def split_notebook(nb, ps_id: str, facts: dict):
-    """The executed batch notebook reduced to one statement: each code cell keeps the
-    outputs tagged with ``ps_id`` (and untagged ones), the title facts go to
-    ``metadata["vsm"]`` for the renderer."""
-    out = nbformat.v4.new_notebook()
-    out.metadata = copy.deepcopy(nb.metadata)
-    out.metadata["vsm"] = {**facts, "status": "ok"}
-    for cell in nb.cells:
-        if "parameters" in cell.get("metadata", {}).get("tags", []) or "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            continue
-        cell = copy.copy(cell)
-        if cell.cell_type == "code":
-            cell["outputs"] = [o for o in cell.get("outputs", []) if (o.get("metadata") or {}).get(OUTPUT_KEY, ps_id) == ps_id]
-        out.cells.append(cell)
-    return out
 
