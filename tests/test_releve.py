@@ -28,10 +28,15 @@ from hypothesis import strategies as st
 
 from conftest import eur, norm, squash, write_yaml
 from vsm import present as fr
-from vsm import releve, releve_batch
 from vsm.cli import cli
 from vsm.explain import explain
 from vsm.forfait import compute, compute_columns
+from vsm.releve.accompaniment import ACCOMPANIMENT_NAME, accompaniment
+from vsm.releve.batch import read_id_list
+from vsm.releve.content import load_batch, statement
+from vsm.releve.gaps import NO_GAP, gaps, needed
+from vsm.releve.notebook import Statements
+from vsm.releve.settings import load_contacts, load_margins
 from vsm.store import write_table
 from vsm.rules import load_rules
 
@@ -93,7 +98,7 @@ def results_dir(tmp_path_factory, m2024) -> Path:
 
 @pytest.fixture(scope="module")
 def batch(results_dir, m2024):
-    return releve.load_batch(m2024, results_dir)
+    return load_batch(m2024, results_dir)
 
 
 def results_row(results_dir: Path, period: str, ps_id: str) -> pd.Series:
@@ -106,7 +111,7 @@ def results_row(results_dir: Path, period: str, ps_id: str) -> pd.Series:
 
 @pytest.mark.parametrize("ps_id", [p for p in CASES])
 def test_statement_figures_equal_the_results_file_to_the_cent(batch, results_dir, ps_id):
-    s = releve.statement(batch, ps_id)
+    s = statement(batch, ps_id)
     for ps in s.periods:
         if ps.row is None:
             assert CASES[ps_id][1 if ps.period == "P1" else 2] is None
@@ -141,7 +146,7 @@ def test_the_cases_cover_each_tier_majoration_complement_and_edge(results_dir):
 
 @pytest.mark.parametrize("ps_id", [p for p in CASES])
 def test_each_step_is_what_vsm_explain_says(batch, results_dir, m2024, ps_id):
-    s = releve.statement(batch, ps_id)
+    s = statement(batch, ps_id)
     for ps in s.periods:
         if ps.row is None:
             continue
@@ -157,11 +162,11 @@ def test_each_step_is_what_vsm_explain_says(batch, results_dir, m2024, ps_id):
 def test_every_shipped_rule_set_gives_statements_equal_to_its_results(rule_id, tmp_path):
     rules = load_rules(rule_id)
     folder = build_results(tmp_path, rules)
-    batch = releve.load_batch(rules, folder)
+    batch = load_batch(rules, folder)
     for ps_id in CASES:
         if not batch.known(ps_id):
             continue
-        s = releve.statement(batch, ps_id)
+        s = statement(batch, ps_id)
         assert [ps.period for ps in s.periods] == list(rules.periods)
         for ps in s.periods:
             if ps.row is None:
@@ -180,7 +185,7 @@ def test_every_shipped_rule_set_gives_statements_equal_to_its_results(rule_id, t
 
 
 def test_statement_of_a_professional_absent_from_a_period(batch):
-    s = releve.statement(batch, "10000000008")
+    s = statement(batch, "10000000008")
     p1 = s.periods[0]
     assert p1.row is None
     text = str(s.period_section("P1")[0])
@@ -192,7 +197,7 @@ def test_statement_of_a_professional_absent_from_a_period(batch):
 
 
 def test_gaps_and_euros_at_stake_computed_by_hand(batch):
-    s = releve.statement(batch, "10000000002")
+    s = statement(batch, "10000000002")
     p1 = s.periods[0]
     # 50/100 = 50 %: 40 more DMPs for 90 %; 0/50 structured: 17 more for 1/3 (17/50 ≥ 1/3 > 16/50)
     assert [(g.kind, g.missing) for g in p1.gaps] == [("palier", 40), ("majoration", 17)]
@@ -208,7 +213,7 @@ def test_gaps_and_euros_at_stake_computed_by_hand(batch):
 
 
 def test_p2_stake_is_the_extra_complement(batch):
-    s = releve.statement(batch, "10000000002")
+    s = statement(batch, "10000000002")
     p2 = s.periods[1]
     # P2: 60/100, majorated (20/60 = 1/3): (1 500 + 300) × 1 001 / 800 = 2 252,25, paid 1 876,88
     assert s.payable("P2") == eur("375.37")
@@ -220,11 +225,11 @@ def test_p2_stake_is_the_extra_complement(batch):
 
 
 def test_one_dmp_short_and_one_structured_short(batch):
-    s = releve.statement(batch, "10000000001")
+    s = statement(batch, "10000000001")
     assert [(g.kind, g.missing) for g in s.periods[1].gaps] == [("palier", 1)]
     assert "1 DMP alimenté de plus pour atteindre 50 %" in squash(s.gaps_markdown(s.periods[1]))
     assert "ne s'applique qu'une fois un palier atteint" in s.gaps_markdown(s.periods[1])
-    s = releve.statement(batch, "10000000004")
+    s = statement(batch, "10000000004")
     assert [(g.kind, g.missing) for g in s.periods[0].gaps] == [("majoration", 1)]
     # 3 000 × 2 = 6 000 → 3 600 × 2 = 7 200
     assert s.periods[0].gaps[0].stake == eur("1200.00")
@@ -232,16 +237,16 @@ def test_one_dmp_short_and_one_structured_short(batch):
 
 def test_top_tier_with_majoration_and_share_above_100_percent(batch):
     for ps_id in ("10000000003", "10000000005"):
-        s = releve.statement(batch, ps_id)
+        s = statement(batch, ps_id)
         assert s.periods[0].gaps == []
         assert "aucune, le palier le plus haut est atteint, et la majoration aussi" in s.gaps_markdown(s.periods[0])
-    s = releve.statement(batch, "10000000005")
+    s = statement(batch, "10000000005")
     assert any("la part dépasse 100 %" in step.text for step in s.periods[0].steps)
     assert "150,0 %" in norm(dict(s.figures(s.periods[0]))["Palier"])
 
 
 def test_not_eligible_without_ald_patient(batch):
-    s = releve.statement(batch, "10000000006")
+    s = statement(batch, "10000000006")
     ps = s.periods[0]
     assert ps.gaps == [] and not ps.row["eligible"]
     assert "aucune : sans au moins 1 patient(s)" in squash(s.gaps_markdown(ps))
@@ -249,7 +254,7 @@ def test_not_eligible_without_ald_patient(batch):
 
 
 def test_p2_below_p1_pays_no_complement(batch):
-    s = releve.statement(batch, "10000000007")
+    s = statement(batch, "10000000007")
     assert s.payable("P2") == eur("0.00")
     assert "complément 0,00 €" in squash(dict(s.figures(s.periods[1]))["Forfait, déjà versé, complément"])
 
@@ -289,7 +294,7 @@ def test_needed_numbers_are_the_smallest_that_reach_the_step(rows, strict, perio
     if period == "P2":
         table["paid_eur"] = [Decimal(int(v)) for v in mt]  # any earlier payment
         paid = np.array([int(v) * 100 for v in mt], dtype=np.int64)
-    g = releve.gaps(table, rules, period)
+    g = gaps(table, rules, period)
     now = compute_columns(mt, ald, fed, structured, rules, period, paid_cents=paid)
     n = g.dmp_needed
     reach = n > 0
@@ -299,7 +304,7 @@ def test_needed_numbers_are_the_smallest_that_reach_the_step(rows, strict, perio
         assert (at_n["tier"][reach] >= g.next_level[reach]).all()  # a small ALD count can jump a tier
         assert (before["tier"][reach] < g.next_level[reach]).all()
     # no gap only when the top tier is reached or the professional is not eligible
-    none = n == releve.NO_GAP
+    none = n == NO_GAP
     assert ((now["tier"][none] == len(rules.tiers.levels)) | ~now["eligible"][none]).all()
     k = g.structured_needed
     more = k > 0
@@ -322,7 +327,7 @@ _GE = _ge_rules()
 def test_needed_is_exact_at_any_threshold(count, den, p, q, strict):
     threshold = Fraction(min(p, q), q)
     comparison = ">" if strict else ">="
-    n = int(releve.needed(np.array([count]), np.array([den]), threshold, comparison)[0])
+    n = int(needed(np.array([count]), np.array([den]), threshold, comparison)[0])
     reached = (lambda x: Fraction(x, den) > threshold) if strict else (lambda x: Fraction(x, den) >= threshold)
     assert reached(count + n)
     assert n == 0 or not reached(count + n - 1)
@@ -333,7 +338,7 @@ def test_needed_is_exact_at_any_threshold(count, den, p, q, strict):
 
 def test_accompaniment_lists_each_gap_exactly_sorted_by_stake(results_dir, m2024):
     table = pd.read_parquet(results_dir / "P1" / "resultats.parquet")
-    frame = releve.accompaniment(table, m2024, "P1", "53")
+    frame = accompaniment(table, m2024, "P1", "53")
     got = {(r.ps_id, r.etape): r for r in frame.itertuples()}
     # 45 % (≥ 40 %): 5 DMPs for 50 %; 85 % (≥ 80 %): 5 DMPs for 90 %; 15/60 = 25 % structured
     # (≥ 1/3 − 10 points): 5 for 20/60. Not listed: 2/9 = 22,2 % structured (under 23,3 %), 50 %
@@ -360,12 +365,12 @@ def test_accompaniment_margin_comes_from_the_params_file(results_dir, m2024, tmp
         "marge_palier": {"value": "1/25", "rationale": "essai"},
         "marge_majoration": {"value": "0", "rationale": "essai"},
     })
-    frame = releve.accompaniment(table, m2024, "P1", "53", releve.load_margins(path))
+    frame = accompaniment(table, m2024, "P1", "53", load_margins(path))
     # 45 % is 5 points under 50 %, 85 % is 5 points under 90 %: neither within 4 points
     assert frame.empty
     with pytest.raises(Exception, match="justification"):
-        releve.load_margins(write_yaml(tmp_path / "bad.yml", {"marge_palier": {"value": "1/10"}, "marge_majoration": {"value": "1/10", "rationale": "x"}}))
-    shipped = releve.load_margins()
+        load_margins(write_yaml(tmp_path / "bad.yml", {"marge_palier": {"value": "1/10"}, "marge_majoration": {"value": "1/10", "rationale": "x"}}))
+    shipped = load_margins()
     assert shipped.tier == Fraction(1, 10) and shipped.majoration == Fraction(1, 10)
 
 
@@ -375,11 +380,11 @@ def test_accompaniment_list_written_beside_the_payments_and_never_indexed(result
     batch.write_all_payments(m2024, ["P1", "P2"], ["53", "11"], results_dir, tmp_path)
     folder = tmp_path / m2024.id / "P1" / "53"
     assert (folder / "paiements.csv").is_file()
-    written = pd.read_csv(folder / releve.ACCOMPANIMENT_NAME, dtype={"ps_id": str})
-    expected = releve.accompaniment(pd.read_parquet(results_dir / "P1" / "resultats.parquet"), m2024, "P1", "53")
+    written = pd.read_csv(folder / ACCOMPANIMENT_NAME, dtype={"ps_id": str})
+    expected = accompaniment(pd.read_parquet(results_dir / "P1" / "resultats.parquet"), m2024, "P1", "53")
     assert written["ps_id"].tolist() == expected["ps_id"].tolist()
     assert [Decimal(str(v)).quantize(Decimal("0.01")) for v in written["enjeu_eur"]] == list(expected["enjeu_eur"])
-    assert (tmp_path / m2024.id / "P2" / "11" / releve.ACCOMPANIMENT_NAME).is_file()
+    assert (tmp_path / m2024.id / "P2" / "11" / ACCOMPANIMENT_NAME).is_file()
     from vsm.render import index_html
 
     assert "a_accompagner" not in index_html(tmp_path, [])
@@ -389,33 +394,33 @@ def test_accompaniment_list_written_beside_the_payments_and_never_indexed(result
 
 
 def test_contact_placeholder_and_filled_contact(batch, tmp_path):
-    s = releve.statement(batch, "10000000002")
+    s = statement(batch, "10000000002")
     assert s.contact is None
     assert "Adresse de contact non renseignée" in s.contact_markdown()
     path = write_yaml(tmp_path / "contact.yml", {"defaut": None, "regions": {"53": "Service des relations avec les professionnels de santé"}})
-    contacts = releve.load_contacts(path)
+    contacts = load_contacts(path)
     assert contacts.for_region("53").startswith("Service des relations") and contacts.for_region("11") is None
     with pytest.raises(Exception, match="inconnu"):
-        releve.load_contacts(write_yaml(tmp_path / "bad.yml", {"regions": {"4": "x"}}))
-    assert releve.load_contacts().default is None  # shipped file: nothing made up
+        load_contacts(write_yaml(tmp_path / "bad.yml", {"regions": {"4": "x"}}))
+    assert load_contacts().default is None  # shipped file: nothing made up
 
 
 def test_id_lists_with_or_without_header(tmp_path):
     (tmp_path / "a.csv").write_text("ps_id;nom\n0100;x\n0200;y\n", encoding="utf-8")
     (tmp_path / "b.txt").write_text("0100\n\n0200\n", encoding="utf-8")
-    assert releve_batch.read_id_list(tmp_path / "a.csv") == ["0100", "0200"]
-    assert releve_batch.read_id_list(tmp_path / "b.txt") == ["0100", "0200"]
+    assert read_id_list(tmp_path / "a.csv") == ["0100", "0200"]
+    assert read_id_list(tmp_path / "b.txt") == ["0100", "0200"]
     (tmp_path / "c.csv").write_text("ps_id,nom\n,x\n", encoding="utf-8")
     with pytest.raises(Exception, match="ligne 2"):
-        releve_batch.read_id_list(tmp_path / "c.csv")
+        read_id_list(tmp_path / "c.csv")
     (tmp_path / "d.csv").write_text("", encoding="utf-8")
     with pytest.raises(Exception, match="vide"):
-        releve_batch.read_id_list(tmp_path / "d.csv")
+        read_id_list(tmp_path / "d.csv")
 
 
 def test_number_ids_are_refused_in_the_notebook(results_dir):
     with pytest.raises(Exception, match="comme texte"):
-        releve.Statements("medecins-2024", results_dir, 10000000002)
+        Statements("medecins-2024", results_dir, 10000000002)
 
 
 def test_results_disagreeing_with_the_rules_are_refused(results_dir, m2024, tmp_path):
@@ -427,7 +432,7 @@ def test_results_disagreeing_with_the_rules_are_refused(results_dir, m2024, tmp_
     table.loc[0, "amount_eur"] = Decimal("1.00")
     write_table(table, copy / "P1" / "resultats.parquet")
     with pytest.raises(Exception, match="ne correspondent pas"):
-        releve.load_batch(m2024, copy)
+        load_batch(m2024, copy)
 
 
 # --------------------------------------------------------------------------- the command, rendered

@@ -1,4 +1,4 @@
-"""Simulations (vsm/simulate.py, vsm/cli_simulate.py, vsm/report_simulation.py): scenario
+"""Simulations (vsm/simulate/, vsm/cli_simulate.py, vsm/report_simulation.py and vsm/simulation_data.py): scenario
 files, one aggregation per counting configuration, exact comparisons, the complement of a
 scenario against its own P1, sweeps, outputs, the CLI and the report's secrecy."""
 
@@ -18,12 +18,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vsm import report_simulation as rs
-from vsm import simulate as sm
 from vsm.cli import cli
 from vsm.errors import VsmError
 from vsm.rules import load_rules
+from vsm.simulate.comparison import NATIONAL, compare, summary_figures
+from vsm.simulate.engine import compute_from_counts
+from vsm.simulate.files import read_simulation, write_simulation
+from vsm.simulate.run import simulate
+from vsm.simulate.scenario import HYPOTHESIS_LABEL, HYPOTHESIS_SEED, changes, load_scenario
+from vsm.simulate.sweep import default_sweep_spec, exact_number, make_sweep, parse_sweep_values
 
 from conftest import REPO_DIR, norm
+
+
+def _eur(cents: int) -> Decimal:
+    """Integer cents as exact euros (the test's own conversion)."""
+    return Decimal(int(cents)).scaleb(-2)
+
 
 SCENARIOS = REPO_DIR / "params" / "scenarios"
 TIER_40 = SCENARIOS / "palier-1-40.yml"
@@ -58,7 +69,7 @@ def _payments(rules, rows_p1, rows_p2=None):
     if rows_p2 is not None:
         aggregates["P2"] = _Agg(rows_p2)
         periods.append("P2")
-    return sm.compute_from_counts(rules, aggregates, periods)
+    return compute_from_counts(rules, aggregates, periods)
 
 
 def _eur_of(payments, period, ps_id):
@@ -68,7 +79,7 @@ def _eur_of(payments, period, ps_id):
 
 
 def _scenario(path, base="medecins-2024"):
-    return sm.load_scenario(path, load_rules(base))
+    return load_scenario(path, load_rules(base))
 
 
 def _write_scenario(tmp_path: Path, data: dict, name: str = "scenario.yml") -> Path:
@@ -89,21 +100,21 @@ def test_shipped_scenarios_load_with_label_rationale_and_sourced_changes(path):
     base = "centres-sante-2024" if path == CENTRES else "medecins-2024"
     scenario = _scenario(path, base)
     assert scenario.label and scenario.rationale
-    found = sm.changes(load_rules(base), scenario.rules)
+    found = changes(load_rules(base), scenario.rules)
     assert found, "a scenario changes at least one value"
     for change in found:
-        assert change.source_after.seed == sm.HYPOTHESIS_SEED
+        assert change.source_after.seed == HYPOTHESIS_SEED
         assert change.source_after.quote == scenario.rationale
-        assert scenario.rules.document_label(change.source_after.seed) == sm.HYPOTHESIS_LABEL
+        assert scenario.rules.document_label(change.source_after.seed) == HYPOTHESIS_LABEL
 
 
 def test_shipped_scenarios_change_what_their_name_says():
     base = load_rules("medecins-2024")
-    assert [c.path for c in sm.changes(base, _scenario(TIER_40).rules)] == ["tiers.levels.0.min_share"]
-    assert [c.path for c in sm.changes(base, _scenario(REFERENCE_1000).rules)] == ["ponderation.reference_patients"]
-    assert [c.path for c in sm.changes(base, _scenario(CAP_2).rules)] == ["ponderation.cap"]
-    assert [c.path for c in sm.changes(base, _scenario(HALF_STRUCTURED).rules)] == ["majoration.min_structured_share"]
-    centres = sm.changes(load_rules("centres-sante-2024"), _scenario(CENTRES, "centres-sante-2024").rules)
+    assert [c.path for c in changes(base, _scenario(TIER_40).rules)] == ["tiers.levels.0.min_share"]
+    assert [c.path for c in changes(base, _scenario(REFERENCE_1000).rules)] == ["ponderation.reference_patients"]
+    assert [c.path for c in changes(base, _scenario(CAP_2).rules)] == ["ponderation.cap"]
+    assert [c.path for c in changes(base, _scenario(HALF_STRUCTURED).rules)] == ["majoration.min_structured_share"]
+    centres = changes(load_rules("centres-sante-2024"), _scenario(CENTRES, "centres-sante-2024").rules)
     assert [c.path for c in centres] == ["ponderation.enabled"]
 
 
@@ -119,7 +130,7 @@ def test_a_scenario_file_is_also_a_rule_set_for_vsm_compute(tmp_path):
 def test_scenario_refused_without_scenario_block(tmp_path):
     path = _write_scenario(tmp_path, {"id": "x", "base": "medecins-2024", "label": "x"})
     with pytest.raises(VsmError, match="scenario"):
-        sm.load_scenario(path, load_rules("medecins-2024"))
+        load_scenario(path, load_rules("medecins-2024"))
 
 
 def test_scenario_refused_when_a_changed_value_keeps_the_base_source(tmp_path):
@@ -130,16 +141,16 @@ def test_scenario_refused_when_a_changed_value_keeps_the_base_source(tmp_path):
         "ponderation": {"reference_patients": node},
     })
     with pytest.raises(VsmError, match="sans nouvelle source.*ponderation.reference_patients"):
-        sm.load_scenario(path, load_rules("medecins-2024"))
+        load_scenario(path, load_rules("medecins-2024"))
 
 
 def test_scenario_refused_without_base_or_for_another_population(tmp_path):
     data = yaml.safe_load((REPO_DIR / "params/rules/medecins-2024.yml").read_text(encoding="utf-8"))
     data.update(id="copie", scenario={"label": "x", "rationale": "y"})
     with pytest.raises(VsmError, match="base"):
-        sm.load_scenario(_write_scenario(tmp_path, data), load_rules("medecins-2024"))
+        load_scenario(_write_scenario(tmp_path, data), load_rules("medecins-2024"))
     with pytest.raises(VsmError, match="population"):
-        sm.load_scenario(CENTRES, load_rules("medecins-2024"))
+        load_scenario(CENTRES, load_rules("medecins-2024"))
 
 
 def test_scenario_values_are_validated_like_any_rule_set(tmp_path):
@@ -148,7 +159,7 @@ def test_scenario_values_are_validated_like_any_rule_set(tmp_path):
         "ponderation": {"cap": {"value": -1, "source": HYPOTHESIS_SOURCE}},
     })
     with pytest.raises(VsmError, match="plafond"):
-        sm.load_scenario(path, load_rules("medecins-2024"))
+        load_scenario(path, load_rules("medecins-2024"))
 
 
 # --------------------------------------------------------------------------- hand-computed cases
@@ -208,9 +219,9 @@ def test_p2_complement_under_a_scenario_is_against_the_scenarios_own_p1():
     # b: reaches 40 % only in P2: nothing under the current rule, the whole 1 500 under the scenario
     assert _eur_of(before, "P2", "b") == Decimal("0.00")
     assert _eur_of(after, "P2", "b") == Decimal("1500.00")
-    c = sm.compare(before.periods["P2"], after.periods["P2"])
+    c = compare(before.periods["P2"], after.periods["P2"])
     assert c.difference_cents.tolist() == [-150000, 150000]
-    figures = sm.summary_figures(c)
+    figures = summary_figures(c)
     assert figures["change_eur"] == Decimal("0.00") and figures["gaining"] == 1 and figures["losing"] == 1
     assert figures["newly_paid"] == 1 and figures["no_longer_paid"] == 1
 
@@ -233,9 +244,9 @@ def test_a_scenario_identical_to_its_base_changes_nothing(rows):
     base = load_rules("medecins-2024")
     before, after = _payments(base, rows, rows), _payments(_identity(base), rows, rows)
     for pid in ("P1", "P2"):
-        c = sm.compare(before.periods[pid], after.periods[pid])
+        c = compare(before.periods[pid], after.periods[pid])
         assert not c.difference_cents.any()
-        f = sm.summary_figures(c)
+        f = summary_figures(c)
         assert f["change_eur"] == 0 and f["gaining"] == f["losing"] == f["newly_paid"] == f["no_longer_paid"] == 0
 
 
@@ -268,13 +279,13 @@ def test_lowering_a_threshold_or_raising_an_amount_never_lowers_a_payment(rows, 
 
 
 def test_sweep_values_are_exact_from_the_text():
-    values = sm.parse_sweep_values("0.40:0.60:0.01")
+    values = parse_sweep_values("0.40:0.60:0.01")
     assert len(values) == 21 and values[0] == "0.4" and values[1] == "0.41" and values[-1] == "0.6"
-    assert [sm._number(v) for v in values] == [Fraction(40 + k, 100) for k in range(21)]
-    assert sm.parse_sweep_values("0.4,0.45,1/3") == ["0.4", "0.45", "1/3"]
-    assert sm.parse_sweep_values("800:1000:100") == ["800", "900", "1000"]
+    assert [exact_number(v) for v in values] == [Fraction(40 + k, 100) for k in range(21)]
+    assert parse_sweep_values("0.4,0.45,1/3") == ["0.4", "0.45", "1/3"]
+    assert parse_sweep_values("800:1000:100") == ["800", "900", "1000"]
     # float steps would give 0.30000000000000004 here
-    assert sm.parse_sweep_values("0.1:0.3:0.1") == ["0.1", "0.2", "0.3"]
+    assert parse_sweep_values("0.1:0.3:0.1") == ["0.1", "0.2", "0.3"]
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -289,16 +300,16 @@ def test_sweep_values_are_exact_from_the_text():
 ])
 def test_sweep_errors_are_french_and_name_the_problem(spec, message):
     with pytest.raises(VsmError, match=message):
-        sm.make_sweep(load_rules("medecins-2024"), spec)
+        make_sweep(load_rules("medecins-2024"), spec)
 
 
 def test_sweep_variants_carry_the_value_and_a_simulation_source():
     base = load_rules("medecins-2024")
-    sweep = sm.make_sweep(base, "ponderation.reference_patients=800,1000")
+    sweep = make_sweep(base, "ponderation.reference_patients=800,1000")
     assert sweep.current == 800
     assert [r.ponderation.reference_patients.value for r in sweep.variants] == [800, 1000]
-    assert all(r.ponderation.reference_patients.source.seed == sm.HYPOTHESIS_SEED for r in sweep.variants)
-    amounts = sm.make_sweep(base, "tiers.levels.1.amount_eur=3000:3500:250")
+    assert all(r.ponderation.reference_patients.source.seed == HYPOTHESIS_SEED for r in sweep.variants)
+    amounts = make_sweep(base, "tiers.levels.1.amount_eur=3000:3500:250")
     assert [r.tiers.levels[1].amount_eur for r in amounts.variants] == [Decimal("3000.00"), Decimal("3250.00"), Decimal("3500.00")]
 
 
@@ -315,11 +326,11 @@ def demo():
 @pytest.fixture(scope="module")
 def simulation(demo, tmp_path_factory):
     base = load_rules("medecins-2024")
-    scenarios = [sm.load_scenario(p, base) for p in MEDECIN_SCENARIOS]
-    sweep = sm.make_sweep(base, "tiers.levels.0.min_share=0.40:0.60:0.01")
-    sim = sm.simulate(base, scenarios, ["P1", "P2"], *demo, sweep=sweep)
+    scenarios = [load_scenario(p, base) for p in MEDECIN_SCENARIOS]
+    sweep = make_sweep(base, "tiers.levels.0.min_share=0.40:0.60:0.01")
+    sim = simulate(base, scenarios, ["P1", "P2"], *demo, sweep=sweep)
     out = tmp_path_factory.mktemp("sim") / "simulation"
-    sm.write_simulation(sim, out, {})
+    write_simulation(sim, out, {})
     return sim, out
 
 
@@ -333,11 +344,11 @@ def test_a_counting_change_gets_its_own_aggregation(demo, tmp_path):
     base = load_rules("medecins-2024")
     raw = yaml.safe_load((REPO_DIR / "params/rules/medecins-2024.yml").read_text(encoding="utf-8"))
     node = dict(raw["indicator"]["structured_rule"], value="latest", source=HYPOTHESIS_SOURCE)
-    latest = sm.load_scenario(_write_scenario(tmp_path, {
+    latest = load_scenario(_write_scenario(tmp_path, {
         "id": "latest", "base": "medecins-2024", "label": "x", "scenario": {"label": "dernière alimentation", "rationale": "y"},
         "documents": DOCS, "indicator": {"structured_rule": node},
     }), base)
-    sim = sm.simulate(base, [_scenario(TIER_40), latest], ["P1"], *demo)
+    sim = simulate(base, [_scenario(TIER_40), latest], ["P1"], *demo)
     assert sorted(len(a.rules_ids) for a in sim.engine.aggregations) == [1, 2]
     # the same counts as a direct computation of that rule set
     from vsm.pipeline import compute_extracts
@@ -355,8 +366,8 @@ def test_baseline_equals_vsm_run(simulation, demo, tmp_path):
         assert (out / "reference" / pid / "resultats.parquet").read_bytes() == (tmp_path / "run" / pid / "resultats.parquet").read_bytes()
     for pid in ("P1", "P2"):
         key = "complement_eur" if pid == "P2" else "amount_eur"
-        assert str(sm._eur(int(sim.engine.computed["medecins-2024"].periods[pid].payable_cents.sum()))) == manifest["periods"][pid][key]
-        assert sim.national(sm.load_scenario(TIER_40, sim.baseline).id, pid)["cost_baseline_eur"] == Decimal(manifest["periods"][pid][key])
+        assert str(_eur(int(sim.engine.computed["medecins-2024"].periods[pid].payable_cents.sum()))) == manifest["periods"][pid][key]
+        assert sim.national(load_scenario(TIER_40, sim.baseline).id, pid)["cost_baseline_eur"] == Decimal(manifest["periods"][pid][key])
 
 
 def test_sweep_point_at_the_current_rule_is_the_baseline_exact_total(simulation):
@@ -364,7 +375,7 @@ def test_sweep_point_at_the_current_rule_is_the_baseline_exact_total(simulation)
     for pid in ("P1", "P2"):
         current = [r for r in sim.sweep_table if r["current"] and r["period"] == pid]
         assert len(current) == 1
-        baseline = sm._eur(int(sim.engine.computed["medecins-2024"].periods[pid].payable_cents.sum()))
+        baseline = _eur(int(sim.engine.computed["medecins-2024"].periods[pid].payable_cents.sum()))
         assert current[0]["cost_eur"] == baseline
         assert current[0]["cost_eur"] == sim.national("medecins-2024-palier-1-40", pid)["cost_baseline_eur"]
         tier40 = next(r for r in sim.sweep_table if r["value"] == "0.4" and r["period"] == pid)
@@ -373,10 +384,10 @@ def test_sweep_point_at_the_current_rule_is_the_baseline_exact_total(simulation)
 
 def test_sweep_adds_the_current_rule_when_it_is_not_a_value(demo):
     base = load_rules("medecins-2024")
-    sweep = sm.make_sweep(base, "tiers.levels.0.min_share=0.41,0.42")
-    sim = sm.simulate(base, [], ["P1"], *demo, sweep=sweep)
+    sweep = make_sweep(base, "tiers.levels.0.min_share=0.41,0.42")
+    sim = simulate(base, [], ["P1"], *demo, sweep=sweep)
     assert [(r["value"], r["current"]) for r in sim.sweep_table] == [("0.41", False), ("0.42", False), ("0.5", True)]
-    assert sim.sweep_table[-1]["cost_eur"] == sm._eur(int(sim.engine.computed[base.id].periods["P1"].payable_cents.sum()))
+    assert sim.sweep_table[-1]["cost_eur"] == _eur(int(sim.engine.computed[base.id].periods["P1"].payable_cents.sum()))
 
 
 def test_summary_adds_up_and_regions_sum_to_national(simulation):
@@ -384,8 +395,8 @@ def test_summary_adds_up_and_regions_sum_to_national(simulation):
     for (sid, pid), c in sim.comparisons.items():
         rows = [r for r in sim.summary if r["scenario"] == sid and r["period"] == pid]
         national = rows[0]
-        assert national["region"] == sm.NATIONAL
-        assert national["change_eur"] == sm._eur(int(c.difference_cents.sum()))
+        assert national["region"] == NATIONAL
+        assert national["change_eur"] == _eur(int(c.difference_cents.sum()))
         assert national["gaining"] + national["losing"] + national["unchanged"] == national["professionals"]
         for key in ("professionals", "gaining", "losing", "newly_paid", "no_longer_paid"):
             assert sum(r[key] for r in rows[1:]) == national[key]
@@ -422,7 +433,7 @@ def test_out_dir_that_vsm_did_not_write_is_never_replaced(tmp_path, simulation):
     foreign.mkdir()
     (foreign / "note.txt").write_text("à garder", encoding="utf-8")
     with pytest.raises(VsmError, match="n.est pas un dossier de « vsm simulate »"):
-        sm.write_simulation(sim, foreign, {})
+        write_simulation(sim, foreign, {})
     assert (foreign / "note.txt").read_text(encoding="utf-8") == "à garder"
 
 
@@ -436,7 +447,7 @@ def test_cli_prints_the_national_change_in_french(demo, tmp_path):
     assert result.exit_code == 0, result.output
     text = norm(result.output)
     assert "Premier palier à 40 %" in text and "période P1, France entière" in text
-    row = sm.read_simulation(out)[1]["rows"][0]
+    row = read_simulation(out)[1]["rows"][0]
     from vsm import present as fr
 
     assert norm(fr.eur(Decimal(row["change_eur"]))) in text
@@ -562,14 +573,14 @@ def test_simulation_notebook_is_thin_and_hard_codes_no_rule_value():
 
 def test_default_sweep_of_a_report_is_the_value_the_scenario_changes():
     base = load_rules("medecins-2024")
-    assert sm.default_sweep_spec(base, _scenario(TIER_40)) == "tiers.levels.0.min_share=0.4:0.6:0.01"
-    assert sm.default_sweep_spec(base, _scenario(REFERENCE_1000)) == "ponderation.reference_patients=600:1000:20"
-    assert sm.default_sweep_spec(base, _scenario(HALF_STRUCTURED)) == "majoration.min_structured_share=1/6:0.5:1/60"
-    assert sm.default_sweep_spec(base, _scenario(CAP_2)) is None  # from « no cap »: nothing to sweep around
-    sweep = sm.make_sweep(base, sm.default_sweep_spec(base, _scenario(TIER_40)))
+    assert default_sweep_spec(base, _scenario(TIER_40)) == "tiers.levels.0.min_share=0.4:0.6:0.01"
+    assert default_sweep_spec(base, _scenario(REFERENCE_1000)) == "ponderation.reference_patients=600:1000:20"
+    assert default_sweep_spec(base, _scenario(HALF_STRUCTURED)) == "majoration.min_structured_share=1/6:0.5:1/60"
+    assert default_sweep_spec(base, _scenario(CAP_2)) is None  # from « no cap »: nothing to sweep around
+    sweep = make_sweep(base, default_sweep_spec(base, _scenario(TIER_40)))
     assert len(sweep.values) == 21 and sweep.current == Fraction(1, 2)
     skipped: list[str] = []
-    partial = sm.make_sweep(base, "tiers.levels.0.min_share=0.8:1:0.05", skip_invalid=True, skipped=skipped)
+    partial = make_sweep(base, "tiers.levels.0.min_share=0.8:1:0.05", skip_invalid=True, skipped=skipped)
     assert partial.values == ("0.8", "0.85") and skipped == ["0.9", "0.95", "1"]  # not below the second tier
 
 
@@ -579,9 +590,9 @@ def test_identical_scenario_end_to_end_and_a_complement_period_alone(demo, tmp_p
         "scenario": {"label": "Rien ne change", "rationale": "contrôle"},
     })
     base = load_rules("medecins-2024")
-    scenario = sm.load_scenario(path, base)
-    assert sm.changes(base, scenario.rules) == []
-    sim = sm.simulate(base, [scenario], ["P2"], *demo)  # P1 computed too: P2 completes it
+    scenario = load_scenario(path, base)
+    assert changes(base, scenario.rules) == []
+    sim = simulate(base, [scenario], ["P2"], *demo)  # P1 computed too: P2 completes it
     assert sim.periods == ["P2"] and set(sim.engine.computed["identique"].periods) == {"P1", "P2"}
     c = sim.comparisons[("identique", "P2")]
     assert len(c.ps_id) > 1000 and not c.difference_cents.any()

@@ -12,11 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import synth_scale
-from vsm import secrecy, synth
+from vsm import secrecy
 from vsm.errors import VsmError
 from vsm.regions import load_regions
 from vsm.report import chart_minimum
-from vsm.synth import FEEDS_SCHEMA, PATIENTELE_SCHEMA, documented_scales, synthesize
+from vsm.synth import generate
+from vsm.synth.generate import synthesize
+from vsm.synth.params import FEEDS_SCHEMA, PATIENTELE_SCHEMA, documented_scales
 
 STRUCTURED = ("urn:asip:ci-sis:vsm:2012", "urn:ihe:pcc:ips:2020")
 UNSTRUCTURED = ("urn:ihe:iti:xds-sd:pdf:2008", "urn:ihe:iti:xds-sd:text:2008")
@@ -310,7 +312,7 @@ def test_invalid_seed_is_a_french_error(tmp_path):
 
 
 def _fail_on_second_file(monkeypatch):
-    real = synth._write_feeds_chunk
+    real = generate.write_feeds_chunk
     calls = []
 
     def flaky(table, path, meta):
@@ -319,7 +321,7 @@ def _fail_on_second_file(monkeypatch):
             raise OSError(28, "No space left on device")
         real(table, path, meta)
 
-    monkeypatch.setattr(synth, "_write_feeds_chunk", flaky)
+    monkeypatch.setattr(generate, "write_feeds_chunk", flaky)
 
 
 def test_no_partial_output_after_an_error(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
 """The simulation report (notebooks/simulation.ipynb): what a scenario changes, what it would
 cost, who gains and who loses — every figure, table and chart of the notebook, from the
-files ``vsm simulate`` wrote (vsm/simulate.py).
+files ``vsm simulate`` wrote (vsm/simulate/), loaded and protected by vsm/simulation_data.py.
 
 Same content model and same statistical secrecy as the payment reports (vsm/report.py):
 tables are typed frames published by :func:`vsm.report.table`, charts are
@@ -25,248 +25,34 @@ majoration, chart segments), dominance on amounts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+import math
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
 
 from . import present as fr
 from . import report as rp
-from . import simulate as sm
+from . import secrecy
 from .display import Prose
 from .errors import VsmError
-from .regions import load_regions, normalize_region
+from .present import eur_axis
+from .regions import load_regions
+from .store import read_results
 from .rules import RuleSet, Source, load_rules
+from .simulate.comparison import Comparison, summary_figures
+from .simulate.files import BASELINE_DIR, read_simulation
+from .simulate.scenario import Scenario, changes, load_scenario
+from .simulate.sweep import exact_number
+from .simulation_data import PeriodData, load_period_data, parse_region, parse_scenarios, payment_groups, populations, simulation_plan
 
 NATIONAL = rp.NATIONAL
 NATIONAL_NAME = rp.NATIONAL_NAME
-
-IMPORTANCE = {
-    "remuneres_actuel": 100,
-    "remuneres_base": 100,
-    "remuneres_scenario": 100,
-    "gagnants": 90,
-    "perdants": 90,
-    "nouveaux": 80,
-    "sortants": 80,
-    "professionnels": 60,
-    "changent_palier": 50,
-    "inchanges": 40,
-    "transition": 30,
-    "balayage_remuneres": 35,
-    "balayage_change": 20,
-}
-
-
-def _importance(name: str) -> int:
-    base = name.split(":")[-1]
-    for prefix, weight in IMPORTANCE.items():
-        if base == prefix or base.startswith(prefix + "_"):
-            return weight
-    return 50
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def parse_scenarios(scenarios: object) -> list[str]:
-    """The notebook's ``scenarios`` parameter: a list of paths, or one text of paths
-    separated by commas."""
-    if scenarios is None:
-        return []
-    if isinstance(scenarios, str):
-        return [s.strip() for s in scenarios.split(",") if s.strip()]
-    return [str(s) for s in scenarios]
-
-
-def parse_region(region: object) -> str | None:
-    if region is None or (isinstance(region, str) and region.strip().lower() in ("", NATIONAL, "none")):
-        return None
-    return normalize_region(region)  # « 4 » instead of « 04 » → French error with the hint
-
-
-@dataclass
-class PeriodData:
-    """One period: the professionals of every scenario aligned on one universe."""
-
-    period: str
-    ids: np.ndarray
-    region: np.ndarray  # codes as text
-    baseline: np.ndarray  # payable cents under the current rule
-    baseline_tier: np.ndarray
-    scenarios: dict[str, tuple[np.ndarray, np.ndarray]]  # id → (tier, payable cents)
-    sweep: list[np.ndarray] = field(default_factory=list)  # payable cents per sweep value
-
-
-def _align(ids: np.ndarray, part_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(ids), dtype=np.int64)
-    if len(part_ids):
-        out[np.searchsorted(ids, part_ids)] = values
-    return out
-
-
-def _read_sweep(folder: Path, period: str) -> dict[str, np.ndarray]:
-    import duckdb
-
-    path = folder / sm.SWEEP_DIR / f"{period}.parquet"
-    if not path.is_file():
-        raise VsmError(f"Balayage introuvable : « {path} ».")
-    con = duckdb.connect()
-    try:
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()]
-        money = [n for n in names if n.endswith("_eur")]
-        select = ", ".join(["ps_id", "region", *(f'CAST("{n}" * 100 AS BIGINT) AS "{n}"' for n in money)])
-        data = con.execute(f"SELECT {select} FROM read_parquet('{path}') ORDER BY ps_id").fetchnumpy()
-    finally:
-        con.close()
-    return {k: np.asarray(v, dtype=object if k in ("ps_id", "region") else np.int64) for k, v in data.items()}
-
-
-def load_period_data(folder: Path, scenario_ids: list[str], period: str, with_sweep: bool) -> PeriodData:
-    comparisons = {sid: sm.read_comparison(folder, sid, period) for sid in scenario_ids}
-    sweep = _read_sweep(folder, period) if with_sweep else None
-    parts = [c.ps_id for c in comparisons.values()] + ([sweep["ps_id"]] if sweep else [])
-    ids = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=object)
-    region = np.full(len(ids), "", dtype=object)
-    sources = [(c.ps_id, c.region) for c in comparisons.values()] + ([(sweep["ps_id"], sweep["region"])] if sweep else [])
-    for part_ids, part_region in sources:
-        region[np.searchsorted(ids, part_ids)] = [str(r) for r in part_region]
-    baseline = np.zeros(len(ids), dtype=np.int64)
-    baseline_tier = np.zeros(len(ids), dtype=np.int64)
-    scenarios = {}
-    for sid, c in comparisons.items():
-        baseline = np.maximum(baseline, _align(ids, c.ps_id, c.baseline_cents))
-        baseline_tier = np.maximum(baseline_tier, _align(ids, c.ps_id, c.baseline_tier))
-        scenarios[sid] = (_align(ids, c.ps_id, c.scenario_tier), _align(ids, c.ps_id, c.scenario_cents))
-    values = []
-    if sweep:
-        if not comparisons:
-            baseline = _align(ids, sweep["ps_id"], sweep["current_eur"])
-        i = 1
-        while f"v{i}_eur" in sweep:
-            values.append(_align(ids, sweep["ps_id"], sweep[f"v{i}_eur"]))
-            i += 1
-    return PeriodData(period, ids, region, baseline, baseline_tier, scenarios, values)
-
-
-# --------------------------------------------------------------------------- secrecy
-
-
-def scenario_groups(data: PeriodData, index: int, sid: str, mask: np.ndarray, transitions: bool) -> dict[str, np.ndarray]:
-    """The groups of professionals the report publishes for one scenario (on ``mask``)."""
-    tier, cents = data.scenarios[sid]
-    b, s, bt = data.baseline[mask], cents[mask], data.baseline_tier[mask]
-    st = tier[mask]
-    d = s - b
-    k = f"s{index}"
-    groups = {
-        f"{k}:remuneres_base": b > 0,
-        f"{k}:remuneres_scenario": s > 0,
-        f"{k}:gagnants": d > 0,
-        f"{k}:perdants": d < 0,
-        f"{k}:inchanges": d == 0,
-        f"{k}:nouveaux": (b == 0) & (s > 0),
-        f"{k}:sortants": (b > 0) & (s == 0),
-        f"{k}:changent_palier": bt != st,
-    }
-    if transitions:
-        for a in np.unique(bt):
-            for c in np.unique(st):
-                groups[f"{k}:transition_{int(a)}_{int(c)}"] = (bt == a) & (st == c)
-    return groups
-
-
-def sweep_groups(data: PeriodData, mask: np.ndarray) -> dict[str, np.ndarray]:
-    groups = {}
-    for i, cents in enumerate(data.sweep, start=1):
-        groups[f"v{i}:balayage_remuneres"] = cents[mask] > 0
-        groups[f"v{i}:balayage_change"] = cents[mask] != data.baseline[mask]
-    return groups
-
-
-# Groups that the payment reports of the same period publish and that this report's figures
-# are tied to (vsm.report.vsm_groups names): when a payment report shows one, it is « shown »
-# here (vsm.secrecy.protect): never masked, counted as known, the masks taken elsewhere.
-PAYMENT_GROUPS = ("professionnels", "remuneres", "complements")
-
-
-def payment_groups(results: pd.DataFrame, rules: RuleSet, data: PeriodData) -> dict[str, dict[str, np.ndarray]]:
-    """Per scope, the payment reports' published groups (unmasked in their plan,
-    :func:`vsm.report.secrecy_plan`) among :data:`PAYMENT_GROUPS` and « atteint_<k> », as
-    boolean arrays over this report's professionals of the scope."""
-    plan = rp.secrecy_plan(results, rules)
-    names = [*PAYMENT_GROUPS, *(f"atteint_{k}" for k in range(1, len(rules.tiers.levels) + 1))]
-    codes = results["region"].astype(str).to_numpy()
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for scope in [NATIONAL, *load_regions()]:
-        if not plan.covers(scope) or plan.whole(scope):
-            continue
-        rows = results if scope == NATIONAL else results[codes == scope]
-        mine = data.ids if scope == NATIONAL else data.ids[data.region == scope]
-        groups = rp.vsm_groups(rows, rules, detail=False)
-        positions = np.searchsorted(mine, rows["ps_id"].to_numpy(object)) if len(mine) else np.zeros(0, dtype=np.int64)
-        if len(positions) and (positions.max() >= len(mine) or not (mine[positions] == rows["ps_id"].to_numpy(object)).all()):
-            continue  # not the same professionals: nothing shared with this report
-        shown = {}
-        for name in names:
-            if name in groups and not plan.is_masked(scope, name):
-                member = np.zeros(len(mine), dtype=bool)
-                member[positions] = groups[name]
-                shown[f"paiement:{name}"] = member
-        out[scope] = shown
-    return out
-
-
-@dataclass(frozen=True, eq=False)
-class Scope(rp.Population):
-    """A population whose ``shown`` groups are published elsewhere (the payment reports)."""
-
-    shown: frozenset[str] = frozenset()
-
-    def protect(self, forced: Iterable[str] = ()) -> rp.secrecy.Protection:
-        whole = rp.small(self.size)
-        try:
-            return rp.secrecy.protect(self.groups, importance=self.importance, forced=forced,
-                                      shown=[] if whole else self.shown, whole=whole)
-        except VsmError:  # what is published elsewhere leaves no safe choice here: publish nothing
-            return rp.secrecy.protect(self.groups, importance=self.importance, whole=True)
-
-
-def populations(data: PeriodData, scenario_ids: list[str], region: str | None,
-                published: dict[str, dict[str, np.ndarray]] | None = None) -> tuple[rp.Population, dict[str, rp.Population]]:
-    everyone = np.ones(len(data.ids), dtype=bool)
-    published = published or {}
-
-    def scope(name: str, mask: np.ndarray, national: bool, detail: bool) -> Scope:
-        groups = {"professionnels": np.ones(int(mask.sum()), dtype=bool), "remuneres_actuel": data.baseline[mask] > 0}
-        for i, sid in enumerate(scenario_ids):
-            groups.update(scenario_groups(data, i, sid, mask, transitions=detail))
-        if national:
-            groups.update(sweep_groups(data, mask))
-        shown = published.get(name, {})
-        groups.update(shown)
-        return Scope(name, groups, {n: _importance(n) for n in groups}, frozenset(shown))
-
-    pop = scope(NATIONAL, everyone, True, True)
-    regions = {}
-    for code in [*load_regions(), *sorted(set(data.region.tolist()) - set(load_regions()))]:
-        regions[code] = scope(code, data.region == code, False, code == region)
-    return pop, regions
-
-
-def simulation_plan(national: rp.Population, regions: dict[str, rp.Population]) -> rp.Secrecy:
-    """Each scope protected on its own, then the regions made consistent with the national
-    totals (the second step of :func:`vsm.report.secrecy_plan`): a group's masked regional
-    counts are 0 or at least two adding up to more than 10, else one more region is masked."""
-    coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())
-               and not name.startswith("paiement:")]
-    protections = rp.couple_regions(national, regions, coupled)
-    return rp.Secrecy(protections)
 
 
 # --------------------------------------------------------------------------- words
@@ -305,14 +91,14 @@ def _cell(value: object, masked: bool) -> str:
     return rp._figure_text(value, masked)
 
 
-def _signed_eur(value: Decimal | None) -> str:
+def signed_eur(value: Decimal | None) -> str:
     if value is None:
         return "—"
     text = fr.eur(abs(value))
     return ("+" if value > 0 else "−" if value < 0 else "") + text
 
 
-def _signed_pct(value: Decimal | None) -> str:
+def signed_pct(value: Decimal | None) -> str:
     if value is None:
         return "—"
     text = fr.number(abs(value), max_decimals=2) + fr.NBSP + "%"
@@ -327,7 +113,7 @@ class SimulationReport:
     """What notebooks/simulation.ipynb shows."""
 
     baseline: RuleSet
-    scenarios: list[sm.Scenario]
+    scenarios: list[Scenario]
     periods: list[str]
     region: str | None
     folder: Path
@@ -345,10 +131,8 @@ class SimulationReport:
     @cached_property
     def _plans(self) -> dict[str, tuple[rp.Population, dict[str, rp.Population], rp.Secrecy]]:
         out = {}
-        from .store import read_results
-
         for pid, data in self.data.items():
-            path = self.folder / sm.BASELINE_DIR / pid / "resultats.parquet"
+            path = self.folder / BASELINE_DIR / pid / "resultats.parquet"
             published = payment_groups(read_results(path), self.baseline, data) if path.is_file() else {}
             national, regions = populations(data, [s.id for s in self.scenarios], self.region, published)
             out[pid] = (national, regions, simulation_plan(national, regions))
@@ -365,14 +149,14 @@ class SimulationReport:
         plan = self.plan(period)
         return plan.whole(scope) or any(plan.is_masked(scope, n) for n in names)
 
-    def figures(self, scenario: sm.Scenario, period: str, scope: str = NATIONAL) -> dict:
+    def figures(self, scenario: Scenario, period: str, scope: str = NATIONAL) -> dict:
         data = self.data[period]
         tier, cents = data.scenarios[scenario.id]
         mask = np.ones(len(data.ids), dtype=bool) if scope == NATIONAL else data.region == scope
-        comparison = sm.Comparison(data.ids, data.region, data.baseline_tier, tier, data.baseline, cents)
-        return sm.summary_figures(comparison, mask)
+        comparison = Comparison(data.ids, data.region, data.baseline_tier, tier, data.baseline, cents)
+        return summary_figures(comparison, mask)
 
-    def _key(self, scenario: sm.Scenario) -> str:
+    def _key(self, scenario: Scenario) -> str:
         return f"s{self.scenarios.index(scenario)}"
 
     # ------------------------------------------------------------------ title and text
@@ -404,10 +188,10 @@ class SimulationReport:
             return Prose("*Aucun scénario : seul le balayage est présenté.*")
         text = "\n".join(lines)
         if f"**{rp.symbol()}**" in text or "secret statistique" in text:
-            text += f"\n\n*{rp.md_escape(rp.secrecy.secret_note())}*"
+            text += f"\n\n*{rp.md_escape(secrecy.secret_note())}*"
         return Prose(text)
 
-    def _essential_line(self, scenario: sm.Scenario, pid: str, scope: str, where: str) -> str:
+    def _essential_line(self, scenario: Scenario, pid: str, scope: str, where: str) -> str:
         if self.plan(pid).whole(scope):
             return (f"- **{rp.md_escape(scenario.label)}, {pid}, {rp.md_escape(where)}** : moins de "
                     f"{rp.threshold() + 1} professionnels, aucun chiffre publié (secret statistique).")
@@ -420,8 +204,8 @@ class SimulationReport:
         line = (
             f"- **{rp.md_escape(scenario.label)}, {pid}, {rp.md_escape(where)}** ({what}) : "
             f"{_cell(f['cost_scenario_eur'], m('remuneres_scenario'))} au lieu de {_cell(f['cost_baseline_eur'], m('remuneres_base'))}, "
-            f"soit {('**' + rp.symbol() + '**') if change_hidden else '**' + rp.md_escape(_signed_eur(f['change_eur'])) + '**'}"
-            f" ({('**' + rp.symbol() + '**') if change_hidden or m('remuneres_base') else rp.md_escape(_signed_pct(f['change_pct']))}) ; "
+            f"soit {('**' + rp.symbol() + '**') if change_hidden else '**' + rp.md_escape(signed_eur(f['change_eur'])) + '**'}"
+            f" ({('**' + rp.symbol() + '**') if change_hidden or m('remuneres_base') else rp.md_escape(signed_pct(f['change_pct']))}) ; "
             f"{_cell(rp.Headcount(f['gaining']), m('gagnants'))} professionnels y gagnent, "
             f"{_cell(rp.Headcount(f['losing']), m('perdants'))} y perdent, "
             f"{_cell(rp.Headcount(f['newly_paid']), m('nouveaux'))} deviennent rémunérés et "
@@ -431,9 +215,9 @@ class SimulationReport:
 
     # ------------------------------------------------------------------ what changes
 
-    def changes_frame(self, scenario: sm.Scenario) -> pd.DataFrame:
+    def changes_frame(self, scenario: Scenario) -> pd.DataFrame:
         rows = []
-        for c in sm.changes(self.baseline, scenario.rules):
+        for c in changes(self.baseline, scenario.rules):
             rows.append([
                 c.label,
                 value_text(c.path, c.before),
@@ -460,7 +244,7 @@ class SimulationReport:
     ]
     WHO_COLUMNS = ["Région", "Gagnants", "Perdants", "Inchangés", "Nouveaux rémunérés", "Ne sont plus rémunérés"]
 
-    def _budget_row(self, scenario: sm.Scenario, pid: str, scope: str, name: str) -> list:
+    def _budget_row(self, scenario: Scenario, pid: str, scope: str, name: str) -> list:
         f = self.figures(scenario, pid, scope)
         pop = self.population(pid, scope)
         k = self._key(scenario)
@@ -471,32 +255,32 @@ class SimulationReport:
             rp.counted(pop, f"{k}:remuneres_scenario"),
             rp.tied(f["cost_baseline_eur"], scope, f"{k}:remuneres_base"),
             rp.tied(f["cost_scenario_eur"], scope, f"{k}:remuneres_scenario"),
-            rp.tied(_signed_eur(f["change_eur"]), scope, *change_tie),
-            rp.tied(_signed_pct(f["change_pct"]), scope, *change_tie, f"{k}:remuneres_base"),
+            rp.tied(signed_eur(f["change_eur"]), scope, *change_tie),
+            rp.tied(signed_pct(f["change_pct"]), scope, *change_tie, f"{k}:remuneres_base"),
         ]
 
-    def _who_row(self, scenario: sm.Scenario, pid: str, scope: str, name: str) -> list:
+    def _who_row(self, scenario: Scenario, pid: str, scope: str, name: str) -> list:
         pop = self.population(pid, scope)
         k = self._key(scenario)
         return [name, *(rp.counted(pop, f"{k}:{g}") for g in ("gagnants", "perdants", "inchanges", "nouveaux", "sortants"))]
 
-    def _tag(self, scenario: sm.Scenario, pid: str) -> str:
+    def _tag(self, scenario: Scenario, pid: str) -> str:
         """What tells a table from the same table of another period or scenario."""
         several = len(self.scenarios) > 1
         return f"{pid}" + (f", scénario {self.scenarios.index(scenario) + 1}" if several else "")
 
-    def _by_region(self, scenario: sm.Scenario, pid: str, row, columns: list[str]) -> pd.DataFrame:
+    def _by_region(self, scenario: Scenario, pid: str, row, columns: list[str]) -> pd.DataFrame:
         national, regions, _ = self._plans[pid]
         rows = [row(scenario, pid, code, f"{region.nom} ({code})") for code, region in load_regions().items()]
         rows.append(row(scenario, pid, NATIONAL, NATIONAL_NAME))
         columns = [columns[0], f"{columns[1]} ({self._tag(scenario, pid)})", *columns[2:]]
         return rp.typed_frame(rows, columns, [national, *regions.values()])
 
-    def budget_frame(self, scenario: sm.Scenario, pid: str) -> pd.DataFrame:
+    def budget_frame(self, scenario: Scenario, pid: str) -> pd.DataFrame:
         """Cost by region and France entière: current rule, scenario, change."""
         return self._by_region(scenario, pid, self._budget_row, self.BUDGET_COLUMNS)
 
-    def who_frame(self, scenario: sm.Scenario, pid: str) -> pd.DataFrame:
+    def who_frame(self, scenario: Scenario, pid: str) -> pd.DataFrame:
         """Who gains and who loses, by region and France entière."""
         return self._by_region(scenario, pid, self._who_row, self.WHO_COLUMNS)
 
@@ -512,7 +296,7 @@ class SimulationReport:
 
     # ------------------------------------------------------------------ gains and losses
 
-    def gains_frame(self, scenario: sm.Scenario, pid: str, scope: str) -> pd.DataFrame:
+    def gains_frame(self, scenario: Scenario, pid: str, scope: str) -> pd.DataFrame:
         f = self.figures(scenario, pid, scope)
         pop = self.population(pid, scope)
         k = self._key(scenario)
@@ -552,7 +336,7 @@ class SimulationReport:
             out.append(self.distribution_chart(scenario, pid, scope, where))
         return out
 
-    def distribution_chart(self, scenario: sm.Scenario, pid: str, scope: str, where: str) -> rp.Chart | Prose:
+    def distribution_chart(self, scenario: Scenario, pid: str, scope: str, where: str) -> rp.Chart | Prose:
         """Histogram of the change per professional (losses left, gains right), bars merged
         so that each holds 0 or more than 10 professionals (vsm.report.merged_bars)."""
         data = self.data[pid]
@@ -587,8 +371,6 @@ class SimulationReport:
         if not bars and not hidden:
             return rp._all_masked(what)
         ax.axvline(0, color="#4a5868", linewidth=1)
-        from .present import eur_axis
-
         eur_axis(ax, "x")
         rp._count_axis(ax.yaxis)
         ax.set_xlabel(f"Écart de paiement, scénario − règle actuelle (pertes à gauche, gains à droite)\n{rp._secret_caption(hidden)}", fontsize=9)
@@ -600,7 +382,7 @@ class SimulationReport:
 
     # ------------------------------------------------------------------ tier changes
 
-    def transitions_frame(self, scenario: sm.Scenario, pid: str, scope: str) -> pd.DataFrame:
+    def transitions_frame(self, scenario: Scenario, pid: str, scope: str) -> pd.DataFrame:
         pop = self.population(pid, scope)
         k = self._key(scenario)
         levels_b = range(len(self.baseline.tiers.levels) + 1)
@@ -639,7 +421,7 @@ class SimulationReport:
         rows = []
         values = list(self.sweep["values"])
         for point in self._sweep_points(pid):
-            text = value_text(self.sweep["path"], sm._number(point["value"]))
+            text = value_text(self.sweep["path"], exact_number(point["value"]))
             current = point["current"]
             shown = f"{text} (règle actuelle)" if current else text
             cost = Decimal(point["cost_eur"])
@@ -655,7 +437,7 @@ class SimulationReport:
         if not self.sweep:
             return [Prose("*Pas de balayage dans cette simulation (option « --sweep » de « vsm simulate »).*")]
         out: list[Prose | rp.Table | rp.Chart] = []
-        current = value_text(self.sweep["path"], sm._number(self.sweep["current"]))
+        current = value_text(self.sweep["path"], exact_number(self.sweep["current"]))
         for pid in self.periods:
             out.append(Prose(f"### Période {pid}\n\nValeur actuelle de la règle : **{rp.md_escape(current)}** "
                              f"(`{rp.md_escape(self.sweep['path'])}`)."))
@@ -671,7 +453,7 @@ class SimulationReport:
         xs, costs, paid, hidden = [], [], [], 0
         current_point = None
         for point in points:
-            x = float(sm._number(point["value"]))
+            x = float(exact_number(point["value"]))
             if point["current"]:
                 current_point = (x, Decimal(point["cost_eur"]), int(point["paid"]))
             masked = False
@@ -684,6 +466,7 @@ class SimulationReport:
             xs.append(x)
             costs.append(float(Decimal(point["cost_eur"])))
             paid.append(int(point["paid"]))
+        # matplotlib only when a chart is drawn: « vsm simulate » imports this module for its words
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=(7.5, 5.2), layout="constrained")
@@ -699,9 +482,7 @@ class SimulationReport:
             ax_cost.annotate(f"règle actuelle : {fr.eur(cost)}", (x, float(cost)), textcoords="offset points", xytext=(6, 8),
                              fontsize=8, color="#c44e52")
             ax_paid.plot([x], [n], marker="D", color="#c44e52", markersize=7, zorder=5)
-            described = f" Règle actuelle ({value_text(self.sweep['path'], sm._number(self.sweep['current']))}) : {fr.eur(cost)}."
-        from .present import eur_axis
-
+            described = f" Règle actuelle ({value_text(self.sweep['path'], exact_number(self.sweep['current']))}) : {fr.eur(cost)}."
         eur_axis(ax_cost, "y")
         rp._count_axis(ax_paid.yaxis)
         ax_cost.set_ylabel("Coût")
@@ -730,7 +511,7 @@ class SimulationReport:
             "Chaque jeu de règles est ensuite calculé par le même calcul exact que les paiements (parts comparées en rationnels, "
             "montants en centimes, un seul arrondi au centime). Pour une période de complément, le scénario est comparé à "
             "la règle actuelle sur le complément versé, calculé contre le montant de la période précédente **du même scénario**."
-            f"\n\n{rp.md_escape(rp.secrecy.secret_note())} Les écarts de coût portent sur les professionnels "
+            f"\n\n{rp.md_escape(secrecy.secret_note())} Les écarts de coût portent sur les professionnels "
             "dont le paiement change ; ils sont masqués avec eux. Les empreintes des jeux de règles et des extractions sont "
             "dans le manifeste de la simulation."
         )
@@ -759,8 +540,6 @@ class SimulationReport:
 def _nice_step(raw: float) -> float:
     if raw <= 0:
         return 1.0
-    import math
-
     power = 10 ** math.floor(math.log10(raw))
     for k in (1, 2, 5, 10):
         if raw <= k * power:
@@ -768,7 +547,7 @@ def _nice_step(raw: float) -> float:
     return float(10 * power)
 
 
-def title_facts(baseline: RuleSet, scenarios: list[sm.Scenario], periods: list[str], region: str | None) -> dict:
+def title_facts(baseline: RuleSet, scenarios: list[Scenario], periods: list[str], region: str | None) -> dict:
     """The title block facts (``metadata["vsm"]`` of the executed notebook)."""
     labels = " ; ".join(s.label for s in scenarios)
     facts: dict = {
@@ -792,10 +571,10 @@ def simulation_report(rules: RuleSet | str, scenarios: object, period: str, regi
     """Validate the notebook's parameters against the simulation folder and load it."""
     baseline = rules if isinstance(rules, RuleSet) else load_rules(rules)
     folder = rp.resolve_path(simulation_dir)
-    manifest, summary, sweep = sm.read_simulation(folder)
+    manifest, summary, sweep = read_simulation(folder)
     if manifest["baseline"]["sha256"] != baseline.sha256 or manifest["baseline"]["id"] != baseline.id:
         raise VsmError(f"La simulation de « {folder} » a été calculée avec un autre jeu de règles que {baseline.id} : la relancer.")
-    loaded = [sm.load_scenario(rp.resolve_path(p), baseline) for p in parse_scenarios(scenarios)]
+    loaded = [load_scenario(rp.resolve_path(p), baseline) for p in parse_scenarios(scenarios)]
     recorded = {s["id"]: s["sha256"] for s in manifest.get("scenarios", [])}
     for scenario in loaded:
         if recorded.get(scenario.id) != scenario.rules.sha256:
@@ -812,4 +591,4 @@ def simulation_report(rules: RuleSet | str, scenarios: object, period: str, regi
     return SimulationReport(baseline, loaded, periods, parse_region(region), folder, manifest, summary, sweep)
 
 
-__all__ = ["SimulationReport", "simulation_plan", "simulation_report", "title_facts"]
+__all__ = ["SimulationReport", "signed_eur", "signed_pct", "simulation_report", "title_facts", "value_text"]

@@ -1002,12 +1002,12 @@ def synth_medecins(scale: str = "demo", seed: int = 2024) -> pd.DataFrame:
     from . import synth
 
     params = synth.load_synth_params()
-    spec = synth._scale_spec(params, scale)
+    spec = synth.scale_spec(params, scale)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise VsmError(f"Graine invalide : « {seed} ». Donner un entier positif ou nul.")
-    cal = synth._Calendar.from_params(params["calendar"])
+    cal = synth.Calendar.from_params(params["calendar"])
     ss_pros = np.random.SeedSequence(int(seed)).spawn(4)[0]
-    pros = synth._make_professionals(params, spec, cal, np.random.default_rng(ss_pros))
+    pros = synth.make_professionals(params, spec, cal, np.random.default_rng(ss_pros))
     keep = np.flatnonzero(pros.kind == synth.MEDECIN)
     return pd.DataFrame({
         "ps_id": [pros.ps_id[i] for i in keep.tolist()],

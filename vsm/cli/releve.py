@@ -43,7 +43,7 @@ def releve(ps_ids, id_list, rules_ref, results_dir, out_dir, contact_file, jobs,
     identifiants sont introuvables ou des relevés en échec (les autres sont écrits) ; 2 pour
     un paramètre invalide ou aucun identifiant trouvé (rien n'est écrit).
     """
-    from ..releve_batch import produce, read_id_list
+    from ..releve.batch import produce, read_id_list
     from ..rules import load_rules
 
     if bool(ps_ids) == (id_list is not None):
@@ -55,7 +55,7 @@ def releve(ps_ids, id_list, rules_ref, results_dir, out_dir, contact_file, jobs,
     if contact_file is not None and not Path(contact_file).is_file():
         raise VsmError(f"--contact : fichier « {contact_file} » introuvable.")
     from ..outputs import absolute, check_folder_output, clean_tmp_files, output_lock
-    from ..releve_batch import clean_work_folders, is_statements_folder
+    from ..releve.batch import clean_work_folders, is_statements_folder
 
     results_dir = absolute(results_dir or Path("data") / "resultats" / rules.id)
     checks = dict(own=is_statements_folder, what="Dossier des relevés", kind="un dossier de relevés de vsm (<ps_id>.pdf, <ps_id>.html)")

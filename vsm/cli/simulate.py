@@ -28,7 +28,7 @@ def parse_period(rules, text: str | None) -> list[str]:
 
 def national_text(sim, scenario, period: str) -> str:
     """The national change in cost of one scenario and period, in French."""
-    from ..report_simulation import _signed_eur, _signed_pct
+    from ..report_simulation import signed_eur, signed_pct
 
     row = sim.national(scenario.id, period)
     p = sim.baseline.period(period)
@@ -36,7 +36,7 @@ def national_text(sim, scenario, period: str) -> str:
     return (
         f"{scenario.label} ({scenario.id}), période {period}, France entière ({what}) : "
         f"{fr.eur(row['cost_scenario_eur'])} au lieu de {fr.eur(row['cost_baseline_eur'])}, "
-        f"soit {_signed_eur(row['change_eur'])} ({_signed_pct(row['change_pct'])}) ; "
+        f"soit {signed_eur(row['change_eur'])} ({signed_pct(row['change_pct'])}) ; "
         f"{fr.integer(row['paid_scenario'])} professionnels rémunérés au lieu de {fr.integer(row['paid_baseline'])} ; "
         f"{fr.integer(row['gaining'])} y gagnent, {fr.integer(row['losing'])} y perdent, {fr.integer(row['unchanged'])} inchangés ; "
         f"{fr.integer(row['newly_paid'])} nouveaux rémunérés, {fr.integer(row['no_longer_paid'])} ne le sont plus."
@@ -45,13 +45,13 @@ def national_text(sim, scenario, period: str) -> str:
 
 def sweep_text(sim) -> str:
     from ..report_simulation import value_text
-    from ..simulate import _number
+    from ..simulate.sweep import exact_number
 
     sweep = sim.sweep
     lines = [f"Balayage de {sweep.label} ({sweep.path}) :"]
     for row in sim.sweep_table:
         mark = "  ← règle actuelle" if row["current"] else ""
-        value = value_text(sweep.path, _number(row["value"]))
+        value = value_text(sweep.path, exact_number(row["value"]))
         lines.append(f"  {row['period']}  {value:>10}  {fr.integer(row['paid']):>8} rémunérés  {fr.eur(row['cost_eur']):>18}{mark}")
     return "\n".join(lines)
 
@@ -116,26 +116,29 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
     synthese.{json,csv}, balayage.{json,csv}, manifest.json ; avec --report, le rapport
     mis en page (secret statistique appliqué).
     """
-    from .. import simulate as sm
     from ..batch import check_extracts
     from ..rules import load_rules
+    from ..simulate.files import MANIFEST_FILE, check_out_dir, write_simulation
+    from ..simulate.run import simulate as run_simulation
+    from ..simulate.scenario import load_scenario
+    from ..simulate.sweep import default_sweep_spec, make_sweep
 
     started = time.perf_counter()
     # Every parameter is checked before anything is computed.
     baseline = load_rules(rules_ref)
     if not scenario_paths and not sweep_spec:
         raise VsmError("Rien à simuler : donner au moins un --scenario ou un --sweep.")
-    scenarios = [sm.load_scenario(path, baseline) for path in scenario_paths]
+    scenarios = [load_scenario(path, baseline) for path in scenario_paths]
     ids = [baseline.id, *(s.id for s in scenarios)]
     if len(set(ids)) != len(ids):
         raise VsmError("Deux scénarios (ou un scénario et le jeu de référence) ont le même identifiant : " + ", ".join(ids) + ".")
-    sweep = sm.make_sweep(baseline, sweep_spec) if sweep_spec else None
+    sweep = make_sweep(baseline, sweep_spec) if sweep_spec else None
     if sweep is None and with_report and scenarios:
         # the report shows a sweep: by default, of the value the first scenario changes
-        spec = sm.default_sweep_spec(baseline, scenarios[0])
+        spec = default_sweep_spec(baseline, scenarios[0])
         if spec is not None:
             skipped: list[str] = []
-            sweep = sm.make_sweep(baseline, spec, skip_invalid=True, skipped=skipped)
+            sweep = make_sweep(baseline, spec, skip_invalid=True, skipped=skipped)
             click.echo(f"Balayage pour le rapport (la valeur que change le scénario « {scenarios[0].label} ») : {spec}"
                        + (f" ; valeurs écartées, jeu de règles invalide : {', '.join(skipped)}" if skipped else "") + ".")
     periods = parse_period(baseline, period)
@@ -146,7 +149,7 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
 
         code = parse_region(region)
     out_dir = Path(out_dir) if out_dir is not None else Path("data") / "simulations" / baseline.id
-    out_dir = sm.check_out_dir(out_dir, (feeds_path, patientele_path))
+    out_dir = check_out_dir(out_dir, (feeds_path, patientele_path))
     # Beside the results it comes from by default (not under reports/, whose index lists the
     # payment reports by rule set, period and region): replaced with them at the next run.
     report_dir = Path(report_dir) if report_dir is not None else out_dir / REPORT_DIR
@@ -156,9 +159,9 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
         feeds_path, patientele_path = ensure_demo_data()
         click.echo(f"Données de démonstration : {feeds_path}, {patientele_path}.")
 
-    sim = sm.simulate(baseline, scenarios, periods, feeds_path, patientele_path, sweep=sweep)
+    sim = run_simulation(baseline, scenarios, periods, feeds_path, patientele_path, sweep=sweep)
     computed = time.perf_counter()
-    sm.write_simulation(sim, out_dir, {"compute": round(computed - started, 3)})
+    write_simulation(sim, out_dir, {"compute": round(computed - started, 3)})
     n_rules = 1 + len(scenarios) + (len(sweep.variants) if sweep else 0)
     n_agg = len(sim.engine.aggregations)
     click.echo(
@@ -170,7 +173,7 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
             click.echo(national_text(sim, scenario, pid))
     if sweep is not None:
         click.echo(sweep_text(sim))
-    click.echo(f"Résultats de la simulation écrits dans {out_dir} (manifeste : {out_dir / sm.MANIFEST_FILE}).")
+    click.echo(f"Résultats de la simulation écrits dans {out_dir} (manifeste : {out_dir / MANIFEST_FILE}).")
     if with_report:
         html_path, pdf_path = run_report(sim, out_dir, report_dir, code, engine)
         click.echo(f"Rapport de simulation : {html_path} et {pdf_path}.")

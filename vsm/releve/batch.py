@@ -1,18 +1,33 @@
 """Writing statements in batches: the relevé notebook executed once for a list of
 professionals, split into one notebook per statement, each rendered by vsm.render.
 
-The batch stage of the relevé (vsm.releve is its content: figures, steps, gaps)."""
+The batch stage of the relevé (vsm/releve/content.py is its content: figures, steps, gaps)."""
 
 from __future__ import annotations
 
+import copy
+import csv
+import os
 import re
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .errors import VsmError
-from .releve import SAFE_ID, split_notebook, unknown_message, load_batch, statement
-from .rules import RuleSet
+import nbformat
+from tqdm import tqdm
+
+from ..batch import Job, execute
+from ..errors import VsmError
+from ..outputs import visible_entries
+from ..paths import NOTEBOOKS_DIR
+from ..render import render_notebook
+from ..rules import RuleSet
+from .content import SAFE_ID, load_batch, statement, unknown_message
+from .notebook import OUTPUT_KEY
 
 # --------------------------------------------------------------------------- writing statements
 
@@ -45,8 +60,6 @@ class Outcome:
 def read_id_list(path: Path | str) -> list[str]:
     """Identifiers from a file: a CSV with a ``ps_id`` column (« , » or « ; »), or one
     identifier per line without header. Kept as text (leading zeros kept)."""
-    import csv
-
     path = Path(path)
     if not path.is_file():
         raise VsmError(f"--liste : fichier « {path} » introuvable.")
@@ -79,9 +92,24 @@ def read_id_list(path: Path | str) -> list[str]:
     return ids
 
 
-def _render_statement(path: str, out_dir: str, engine: str) -> Produced:
-    from .render import render_notebook
+def split_notebook(nb, ps_id: str, facts: dict):
+    """The executed batch notebook reduced to one statement: each code cell keeps the
+    outputs tagged with ``ps_id`` (and untagged ones), the title facts go to
+    ``metadata["vsm"]`` for the renderer."""
+    out = nbformat.v4.new_notebook()
+    out.metadata = copy.deepcopy(nb.metadata)
+    out.metadata["vsm"] = {**facts, "status": "ok"}
+    for cell in nb.cells:
+        if "parameters" in cell.get("metadata", {}).get("tags", []) or "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        cell = copy.copy(cell)
+        if cell.cell_type == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", []) if (o.get("metadata") or {}).get(OUTPUT_KEY, ps_id) == ps_id]
+        out.cells.append(cell)
+    return out
 
+
+def _render_statement(path: str, out_dir: str, engine: str) -> Produced:
     ps_id = Path(path).stem
     try:
         html_path, pdf_path = render_notebook(path, out_dir, engine=engine)
@@ -99,15 +127,11 @@ STATEMENT_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\.(pdf|html)$")
 def is_statements_folder(folder: Path) -> bool:
     """A folder vsm may write statements into: nothing but statements (``<ps_id>.pdf``,
     ``<ps_id>.html``) beside vsm's own leftovers."""
-    from .outputs import visible_entries
-
     return all(entry.is_file() and STATEMENT_FILE.match(entry.name) for entry in visible_entries(Path(folder)))
 
 
 def clean_work_folders(out_dir: Path) -> list[Path]:
     """Remove the work folders an interrupted ``vsm releve`` left in ``out_dir`` (lock held)."""
-    import shutil
-
     removed = []
     for entry in Path(out_dir).glob(f"{WORK_PREFIX}*") if Path(out_dir).is_dir() else []:
         if entry.is_dir():
@@ -135,17 +159,6 @@ def produce(
     a temporary file renamed at the end; only the temporary folder this call made is removed.
     Unknown identifiers are returned in ``missing`` (all unknown: a VsmError).
     """
-    import os
-    import shutil
-    import tempfile
-    import time
-    from concurrent.futures import ProcessPoolExecutor
-
-    import nbformat
-
-    from .batch import Job, execute
-    from .paths import NOTEBOOKS_DIR
-
     started = time.perf_counter()
     seen, wanted = set(), []
     for ps_id in (str(i).strip() for i in ps_ids):
@@ -200,8 +213,6 @@ def produce(
             if workers == 1:
                 rendered = [_render_statement(p, str(out), engine) for p in paths]
             else:
-                from tqdm import tqdm
-
                 with ProcessPoolExecutor(max_workers=workers) as pool:
                     chunk = max(1, len(paths) // (workers * 8))
                     mapped = pool.map(_render_statement, paths, [str(out)] * len(paths), [engine] * len(paths), chunksize=chunk)
