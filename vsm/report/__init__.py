@@ -55,13 +55,13 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .display import Prose, markdown_table  # noqa: F401 (Prose re-exported for the notebooks)
-from . import present as fr
-from . import secrecy
-from .errors import VsmError
-from .paths import PROJECT_DIR
-from .regions import Region, load_regions, normalize_region
-from .rules import RuleSet, Source, load_rules
+from ..display import Prose, markdown_table  # noqa: F401 (Prose re-exported for the notebooks)
+from .. import present as fr
+from .. import secrecy
+from ..errors import VsmError
+from ..paths import PROJECT_DIR
+from ..regions import Region, load_regions, normalize_region
+from ..rules import RuleSet, Source, load_rules
 
 RESULTS_FILE = "resultats.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -391,7 +391,7 @@ def read_manifest(results_dir: str | Path) -> dict:
 def load_period(rules: RuleSet | str, period: str, results_dir: str | Path) -> tuple[RuleSet, pd.DataFrame, dict, dict]:
     """Rules, national results of ``period``, the manifest's entry of the period, and the
     whole manifest — checked to belong together (same rule set, same period)."""
-    from .results import read_results
+    from ..results import read_results
 
     if not isinstance(rules, RuleSet):
         rules = load_rules(rules)
@@ -1128,7 +1128,7 @@ def worked_cases(results: pd.DataFrame, rules: RuleSet, period: str) -> list[Cas
     """Three professionals of ``results``: A with a forfait of 0 €, B at the first tier
     without majoration, C majorated — each explained step by step. Only professionals whose
     patient counts shown are 0 or more than the secrecy threshold are chosen."""
-    from .explain import explain_row
+    from ..explain import explain_row
 
     eligible = results["eligible"].astype(bool)
     tier = results["tier"].astype(int)
@@ -1730,7 +1730,7 @@ def structure_population(results: pd.DataFrame, rules, scope: str) -> tuple[Popu
     """Groups of a region's forfait structure results: everyone, the paid, each bracket of
     points (those of vsm.structure.regional_summary) and each indicator met.
     Returns (population, [(bracket group, label)], [(volet, indicator, group)])."""
-    from .structure import met_column, regional_summary
+    from ..structure import met_column, regional_summary
 
     n = len(results)
     points = results["total_points"].to_numpy(dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
@@ -1771,7 +1771,7 @@ def structure_section(
     with it, and when the VSM report publishes it, never masked here, since the reader has it
     anyway — the other counts are masked instead). The typed tables shown are also put in
     ``frames`` when given."""
-    from .structure import load_structure_rules, total_eur
+    from ..structure import load_structure_rules, total_eur
 
     if structure is None:
         return [Prose(
@@ -1853,7 +1853,7 @@ def read_structure_results(path: str | Path | None) -> pd.DataFrame | None:
     """The forfait structure results written by « vsm reports » (None: no path given)."""
     if path is None or not str(path).strip():
         return None
-    from .results import read_results
+    from ..results import read_results
 
     file = resolve_path(path)
     if not file.is_file():
@@ -2102,7 +2102,7 @@ class RegionalReport:
 
     def _structure_year(self) -> str:
         try:
-            from .structure import load_structure_rules
+            from ..structure import load_structure_rules
 
             name = "forfait-structure-2023"
             if self.structure_results is not None:
