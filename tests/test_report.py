@@ -1,4 +1,4 @@
-"""vsm/report.py: the figures and tables of the regional and national reports, checked on a
+"""vsm/report/: the figures and tables of the regional and national reports, checked on a
 small hand-built results table whose every figure is computed by hand below."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from vsm import report as r
 from vsm import secrecy
 from vsm.errors import VsmError
 from vsm.forfait import compute, total
+from vsm.money import missing_to_meet
 from vsm.results import write_table
 
 # (ps_id, patients_mt, patients_mt_ald, dmp_vsm, dmp_vsm_structured), region — by hand:
@@ -193,8 +194,8 @@ def test_missing_dmp_exact():
     import numpy as np
 
     fed, ald = np.array([4, 3, 0, 50]), np.array([10, 7, 3, 100])
-    assert list(r.missing_dmp(fed, ald, Fraction(1, 2), ">=")) == [1, 1, 2, 0]
-    assert list(r.missing_dmp(fed, ald, Fraction(1, 2), ">")) == [2, 1, 2, 1]
+    assert list(missing_to_meet(fed, ald, Fraction(1, 2), ">=")) == [1, 1, 2, 0]
+    assert list(missing_to_meet(fed, ald, Fraction(1, 2), ">")) == [2, 1, 2, 1]
 
 
 # --------------------------------------------------------------------------- region vs national
@@ -416,7 +417,7 @@ def regional(demo, region: str, period: str = "P1") -> r.RegionalReport:
 def test_plan_leaves_no_small_count_readable_in_any_scope(demo, period):
     report = regional(demo, "11", period)
     plan = report.plan
-    for scope, part in r._region_scopes(report.results).items():
+    for scope, part in r.region_scopes(report.results).items():
         pop = r.population(scope, part, report.rules)
         assert plan.whole(scope) == (1 <= len(part) <= 10), scope
         assert secrecy.readable_small_sets(pop.groups, plan.protections[scope].masked) == 0, scope
@@ -428,7 +429,7 @@ def test_plan_regions_consistent_with_the_national_totals(demo):
     """No regional count is the national total minus the published regions."""
     report = regional(demo, "11", "P2")
     plan = report.plan
-    scopes = r._region_scopes(report.results)
+    scopes = r.region_scopes(report.results)
     pops = {code: r.population(code, part, report.rules) for code, part in scopes.items()}
     national = r.population(r.NATIONAL, report.results, report.rules, detail=False)
     checked = 0
@@ -594,5 +595,5 @@ def test_introduction_follows_the_rule_set_population_and_the_secrecy_threshold(
     assert "les médecins traitants de la région" in doctors and "centres" not in doctors
     assert "les centres de santé de la région" in centres and "médecins traitants" not in centres
     assert "de 1 à 10 professionnels" in doctors
-    monkeypatch.setattr(r, "threshold", lambda: 4)  # what params/secret.yml would say
+    monkeypatch.setattr(r.titles, "threshold", lambda: 4)  # what params/secret.yml would say
     assert "de 1 à 4 professionnels" in r.scope_markdown(load_rules("medecins-2024"), "de la région", "entre deux chiffres")
