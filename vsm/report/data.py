@@ -62,6 +62,30 @@ def read_manifest(results_dir: str | Path) -> dict:
         raise VsmError(f"Manifeste illisible : « {path} » (JSON invalide).") from None
 
 
+def recorded_rules(results_dir: str | Path) -> RuleSet:
+    """The rule set a results folder was computed with (its manifest's id)."""
+    folder = resolve_path(results_dir)
+    recorded = read_manifest(folder).get("rules", {})
+    if not recorded.get("id"):
+        raise VsmError(f"Le manifeste de « {folder} » ne dit pas avec quel jeu de règles les résultats ont été calculés.")
+    return load_rules(str(recorded["id"]))
+
+
+def report_parameters(rules: RuleSet | str | None, period: str | None, results_dir: str | Path) -> tuple[RuleSet, str]:
+    """A notebook's rule set and period, defaults filled in: ``rules`` None is the rule set
+    the results were computed with (the manifest's), ``period`` None the first period of the
+    rule set that the folder holds — so that a notebook run as it is (« Run all ») reports on
+    the demo results without naming a rule set."""
+    if rules is None:
+        rules = recorded_rules(results_dir)
+    if not isinstance(rules, RuleSet):
+        rules = load_rules(rules)
+    if period is None:
+        done = read_manifest(resolve_path(results_dir)).get("periods", {})
+        period = next((p for p in rules.periods if p in done), next(iter(rules.periods)))
+    return rules, period
+
+
 def load_period(rules: RuleSet | str, period: str, results_dir: str | Path) -> tuple[RuleSet, pd.DataFrame, dict, dict]:
     """Rules, national results of ``period``, the manifest's entry of the period, and the
     whole manifest — checked to belong together (same rule set, same period)."""

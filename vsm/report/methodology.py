@@ -22,7 +22,7 @@ from ..examples import Examples, check_examples, load_examples
 from ..forfait import compute
 from ..money import round_cent
 from ..paths import PROJECT_DIR
-from ..rules import RuleSet
+from ..rules import RuleSet, list_rules, load_rules
 from ..words import COMPARISON_SIGNS, observation, yes_no
 
 
@@ -58,9 +58,30 @@ def documents_table(rules: RuleSet) -> pd.DataFrame:
 # --------------------------------------------------------------------------- worked examples
 
 
-def note_examples(rules: RuleSet, examples_id: str = "medecins-2024") -> Examples:
-    """The note's worked examples, computed with ``rules`` (the note's own rule set by default)."""
-    examples = load_examples(examples_id)
+def note_rules(rules: RuleSet | str | None = None) -> RuleSet:
+    """The rule set the notebook explains: ``rules`` as given, or (None) the rule set of the
+    note's worked examples (params/examples/)."""
+    if rules is None:
+        return load_examples().rules
+    return rules if isinstance(rules, RuleSet) else load_rules(rules)
+
+
+def earlier_readings(rules: RuleSet) -> list[RuleSet]:
+    """The rule sets that keep another reading of the same rules for the same population:
+    built on ``rules`` (their ``base``) with other observation periods (medecins-2023, the
+    announcement, for medecins-2024, the note)."""
+    ends = [(p.start, p.end) for p in rules.periods.values()]
+    return [
+        other for other in list_rules()
+        if other.base == rules.id and other.population == rules.population
+        and [(p.start, p.end) for p in other.periods.values()] != ends
+    ]
+
+
+def note_examples(rules: RuleSet, examples_id: str | None = None) -> Examples:
+    """The note's worked examples (params/examples/, ``examples_id`` None: the default set),
+    computed with ``rules``."""
+    examples = load_examples() if examples_id is None else load_examples(examples_id)
     if rules == examples.rules:
         return examples
     period = examples.period if examples.period in rules.periods else next(iter(rules.periods))
@@ -322,7 +343,7 @@ def periods_table(*rule_sets: RuleSet) -> pd.DataFrame:
 
 
 def periods_conflict_markdown(old: RuleSet, new: RuleSet) -> str:
-    """How the periods of ``new`` replace those of ``old`` (medecins-2024 vs medecins-2023)."""
+    """How the periods of ``new`` replace those of ``old`` (e.g. the note's rule set against the announcement's)."""
 
     def describe(rules: RuleSet) -> str:
         items = [

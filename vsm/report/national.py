@@ -13,7 +13,7 @@ from ..regions import load_regions
 from ..rules import RuleSet
 from ..words import methodology_frame, reached_label, rule_summary_markdown
 from .charts import regions_amounts_chart, regions_rates_chart
-from .data import NATIONAL, NATIONAL_NAME, UNKNOWN_REGION, load_period, region_rows
+from .data import NATIONAL, NATIONAL_NAME, UNKNOWN_REGION, load_period, region_rows, report_parameters
 from .display import Chart, Table, count_table
 from .figures import (
     essentials_markdown,
@@ -129,6 +129,8 @@ class NationalReport:
         }
 
 
-def national_report(rules: RuleSet | str, period: str, results_dir: str | Path) -> NationalReport:
+def national_report(rules: RuleSet | str | None, period: str | None, results_dir: str | Path) -> NationalReport:
+    """``rules`` / ``period`` None: see :func:`vsm.report.data.report_parameters`."""
+    rules, period = report_parameters(rules, period, results_dir)
     rules, results, entry, _ = load_period(rules, period, results_dir)
     return NationalReport(rules, period, results, entry)

@@ -20,7 +20,7 @@ from ..rules import RuleSet
 from ..structure import load_structure_rules
 from ..words import band_label, majoration_label, methodology_frame, reached_label, rule_summary_markdown, threshold_percent
 from .charts import patientele_histogram, share_histogram, structured_histogram
-from .data import NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, load_period, region_rows
+from .data import NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, load_period, region_rows, report_parameters
 from .display import Chart, Table, count_table, chart_minimum, threshold
 from .figures import (
     essentials_markdown,
@@ -34,7 +34,7 @@ from .figures import (
     without_patientele_frame,
 )
 from .plan import Secrecy, secrecy_plan
-from .structure import read_structure_results, structure_section
+from .structure import read_structure_results, structure_rules_of, structure_section
 from .titles import payments_markdown, scope_markdown, title_facts, title_markdown
 
 
@@ -278,7 +278,7 @@ class RegionalReport:
             if self.whole
             else "Les mêmes indicateurs pour la région et pour l'ensemble des professionnels du lot."
         )
-        return [Prose(f"## La région et la France entière\n\n{intro}"), self.comparison()]
+        return [Prose(intro), self.comparison()]
 
     def tiers_section(self) -> list:
         if self.whole:
@@ -336,33 +336,16 @@ class RegionalReport:
 
     def _structure_year(self) -> str:
         try:
-            name = "forfait-structure-2023"
-            if self.structure_results is not None:
-                name = str(self.structure_results.attrs.get("structure_rules", name))
-            return str(load_structure_rules(name).year)
+            return str(load_structure_rules(structure_rules_of(self.structure_results)).year)
         except VsmError:
             return ""
 
-    def quality_section(self) -> list:
-        parts: list = [Prose("## Qualité des données")]
-        if not self.whole:
-            parts += [Prose("Dans la région :"), self.quality()]
-        parts += [
-            Prose(
-                "Lignes des extractions écartées, par motif. Les extractions sont lues une seule fois pour toute la France : "
-                "ces comptes sont nationaux, car une ligne écartée n'est pas toujours rattachable à une région (un "
-                "professionnel absent de la patientèle n'a pas de région). Traces d'alimentation du DMP :"
-            ),
-            self.exclusions("feeds"),
-            Prose("Lignes de la patientèle « médecin traitant » (arrêtés semestriels) :"),
-            self.exclusions("patientele"),
-            Prose(
-                "Professionnels qui ont alimenté des VSM mais qui ne figurent pas dans la patientèle à la fin de la "
-                "période : leurs alimentations ne sont pas comptées (pas de dénominateur)."
-            ),
-            self.without_patientele(),
-        ]
-        return parts
+    def regional_quality_section(self) -> list:
+        """The region's own data quality (« Qualité des données »: the notebook's heading and
+        the national tables follow), nothing for a region of 1 to 10 professionals."""
+        if self.whole:
+            return []
+        return [Prose("Dans la région :"), self.quality()]
 
     def cases_section(self) -> list:
         if self.whole:
@@ -396,17 +379,21 @@ class RegionalReport:
 
 
 def regional_report(
-    rules: RuleSet | str,
-    period: str,
+    rules: RuleSet | str | None,
+    period: str | None,
     region: object,
     results_dir: str | Path,
     structure_results: str | Path | None = None,
     payments_path: str = "",
+    structure_rules: str | None = None,
 ) -> RegionalReport:
-    """Validate the notebook's parameters, read the results once and keep the region's rows."""
+    """Validate the notebook's parameters, read the results once and keep the region's rows.
+    ``rules`` / ``period`` None: see :func:`vsm.report.data.report_parameters`;
+    ``structure_rules`` None: the rule set recorded beside the forfait structure results."""
     code = normalize_region(region)  # « 4 » instead of « 04 » → French error with the hint
+    rules, period = report_parameters(rules, period, results_dir)
     rules, results, entry, _ = load_period(rules, period, results_dir)
-    structure = read_structure_results(structure_results)
+    structure = read_structure_results(structure_results, structure_rules)
     source = Path(str(structure_results)).name if structure is not None else ""
     return RegionalReport(rules, period, load_regions()[code], results, entry, structure_results=structure,
                           structure_source=source, payments_path=payments_path)

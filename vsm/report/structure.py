@@ -14,7 +14,7 @@ from ..display import Prose, md_escape
 from ..errors import VsmError
 from ..money import mean_eur, share
 from ..results import read_results
-from ..structure import load_structure_rules, total_eur
+from ..structure import DEFAULT_RULES, load_structure_rules, total_eur
 from .data import resolve_path
 from .display import Headcount, Table, small, threshold
 from .figures import figure_text, table
@@ -42,7 +42,7 @@ def structure_section(
             "cette partie est omise. « vsm reports » les calcule sur les données de démonstration ; sur des données réelles, "
             "donner le fichier d'indicateurs avec « --structure »."
         )]
-    rules = load_structure_rules(str(structure.attrs.get("structure_rules", "forfait-structure-2023")))
+    rules = load_structure_rules(structure_rules_of(structure))
     mine = structure[structure["region"].astype(str) == code] if "region" in structure.columns else structure.iloc[0:0]
     scope = f"structure_{code}"
     pop, brackets, indicators = structure_population(mine, rules, scope)
@@ -112,8 +112,17 @@ def structure_section(
     return parts
 
 
-def read_structure_results(path: str | Path | None) -> pd.DataFrame | None:
-    """The forfait structure results written by « vsm reports » (None: no path given)."""
+def structure_rules_of(structure: pd.DataFrame | None) -> str:
+    """The forfait structure rule set of these results: the one they were computed with
+    (recorded beside them, or given to the report), else vsm.structure's default."""
+    if structure is None:
+        return DEFAULT_RULES
+    return str(structure.attrs.get("structure_rules") or DEFAULT_RULES)
+
+
+def read_structure_results(path: str | Path | None, rules: str | None = None) -> pd.DataFrame | None:
+    """The forfait structure results written by « vsm reports » (None: no path given).
+    ``rules``: their rule set (None: the one recorded in the JSON file beside them)."""
     if path is None or not str(path).strip():
         return None
     file = resolve_path(path)
@@ -121,6 +130,7 @@ def read_structure_results(path: str | Path | None) -> pd.DataFrame | None:
         raise VsmError(f"Résultats du forfait structure introuvables : « {file} ».")
     frame = read_results(file)
     meta = file.with_suffix(".json")
-    if meta.is_file():
-        frame.attrs["structure_rules"] = json.loads(meta.read_text(encoding="utf-8")).get("rules", "forfait-structure-2023")
+    recorded = json.loads(meta.read_text(encoding="utf-8")).get("rules") if meta.is_file() else None
+    if rules or recorded:
+        frame.attrs["structure_rules"] = str(rules or recorded)
     return frame
