@@ -1,4 +1,4 @@
-"""vsm.methodology: what the methodology notebook shows, checked against the note (002)."""
+"""vsm.report.methodology, vsm.report.demos and vsm.words: what the methodology notebook shows, checked against the note (002)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """The charts of the reports (matplotlib figures wrapped in :class:`Chart`, with their
 French description): per-professional histograms whose bars hold 0 or more than the secrecy
-threshold, and the national synthesis's bars by region."""
+threshold, and the national synthesis's bars by region.
+
+matplotlib is imported inside the drawing functions, not at the top: it costs about half a
+second, and vsm.batch (every « vsm reports » start) imports this package without drawing."""
 
 from __future__ import annotations
 

@@ -11,13 +11,12 @@ import pandas as pd
 from ..display import Prose
 from ..regions import load_regions
 from ..rules import RuleSet
-from ..words import methodology_frame, reached_label, rule_summary_markdown
+from ..words import reached_label
 from .charts import regions_amounts_chart, regions_rates_chart
 from .data import NATIONAL, NATIONAL_NAME, UNKNOWN_REGION, load_period, region_rows, report_parameters
 from .display import Chart, Table, count_table
 from .figures import (
     essentials_markdown,
-    exclusions_frame,
     key_figures,
     key_figures_frame,
     table,
@@ -25,7 +24,7 @@ from .figures import (
     without_patientele_frame,
 )
 from .plan import Secrecy, counted, population, secrecy_plan, tied, typed_frame
-from .titles import scope_markdown, title_facts, title_markdown
+from .titles import SharedSections, scope_markdown, title_facts
 
 
 # --------------------------------------------------------------------------- national synthesis
@@ -67,7 +66,7 @@ def regions_frame(results: pd.DataFrame, rules: RuleSet, period: str) -> pd.Data
 
 
 @dataclass
-class NationalReport:
+class NationalReport(SharedSections):
     """What synthese_nationale.ipynb shows, for one period."""
 
     rules: RuleSet
@@ -83,17 +82,11 @@ class NationalReport:
     def facts(self) -> dict:
         return title_facts(self.rules, self.period, NATIONAL, self.entry)
 
-    def title(self) -> Prose:
-        return Prose(title_markdown(self.facts))
-
     def essentials(self) -> Prose:
         return Prose(essentials_markdown(self.results, self.rules, self.period, NATIONAL, self.plan, NATIONAL_NAME))
 
     def scope_note(self) -> Prose:
         return Prose(scope_markdown(self.rules, "de toutes les régions", "entre les tableaux de cette synthèse et ceux des rapports régionaux"))
-
-    def rule_summary(self) -> Prose:
-        return Prose(rule_summary_markdown(self.rules, self.period))
 
     def key_figures(self) -> Table:
         return table(key_figures_frame(self.results, self.rules, self.period, NATIONAL), self.plan)
@@ -109,15 +102,6 @@ class NationalReport:
 
     def tier_totals(self) -> Table:
         return table(tier_majoration_frame(self.results, self.rules, NATIONAL), self.plan)
-
-    def exclusions(self, kind: str = "feeds") -> Table:
-        return table(exclusions_frame(self.entry, kind))
-
-    def without_patientele(self) -> Table:
-        return table(without_patientele_frame(self.entry), self.plan)
-
-    def methodology(self) -> Table:
-        return table(methodology_frame(self.rules, self.period))
 
     def count_tables(self) -> dict[str, pd.DataFrame]:
         """The unmasked numbers of professionals of every table this synthesis shows."""

@@ -18,13 +18,12 @@ from ..explain import explain_row
 from ..regions import Region, load_regions, normalize_region
 from ..rules import RuleSet
 from ..structure import load_structure_rules
-from ..words import band_label, majoration_label, methodology_frame, reached_label, rule_summary_markdown, threshold_percent
+from ..words import band_label, majoration_label, reached_label, threshold_percent
 from .charts import patientele_histogram, share_histogram, structured_histogram
 from .data import NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, load_period, region_rows, report_parameters
 from .display import Chart, Table, count_table, chart_minimum, threshold
 from .figures import (
     essentials_markdown,
-    exclusions_frame,
     key_figures_frame,
     near_threshold_frame,
     region_vs_national_frame,
@@ -35,7 +34,7 @@ from .figures import (
 )
 from .plan import Secrecy, secrecy_plan
 from .structure import read_structure_results, structure_rules_of, structure_section
-from .titles import payments_markdown, scope_markdown, title_facts, title_markdown
+from .titles import SharedSections, payments_markdown, scope_markdown, title_facts
 
 
 # --------------------------------------------------------------------------- worked explanations
@@ -118,7 +117,7 @@ def cases_markdown(cases: list[Case]) -> str:
 
 
 @dataclass
-class RegionalReport:
+class RegionalReport(SharedSections):
     """What rapport_regional.ipynb shows, for one region and one period."""
 
     rules: RuleSet
@@ -157,9 +156,6 @@ class RegionalReport:
     def facts(self) -> dict:
         return title_facts(self.rules, self.period, self.region.code, self.entry)
 
-    def title(self) -> Prose:
-        return Prose(title_markdown(self.facts))
-
     def essentials(self) -> Prose:
         if len(self.regional) == 0:
             return Prose(f"Aucun professionnel de la région {md_escape(self.where)} dans la patientèle « médecin traitant » de ce lot : rien à verser.")
@@ -175,9 +171,6 @@ class RegionalReport:
                 + national
             )
         return Prose(essentials_markdown(self.regional, self.rules, self.period, self.scope, self.plan, self.region.nom))
-
-    def rule_summary(self) -> Prose:
-        return Prose(rule_summary_markdown(self.rules, self.period))
 
     def scope_note(self) -> Prose:
         return Prose(scope_markdown(self.rules, "de la région", "entre deux chiffres"))
@@ -230,15 +223,6 @@ class RegionalReport:
         if self.whole:
             return self._withheld("Qualité des données de la région")
         return table(regional_quality_frame(self.regional, self.entry, self.rules, self.scope), self.plan)
-
-    def exclusions(self, kind: str = "feeds") -> Table:
-        return table(exclusions_frame(self.entry, kind))
-
-    def without_patientele(self) -> Table:
-        return table(without_patientele_frame(self.entry), self.plan)
-
-    def methodology(self) -> Table:
-        return table(methodology_frame(self.rules, self.period))
 
     def worked_examples(self) -> Prose:
         if len(self.regional) <= threshold():

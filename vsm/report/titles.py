@@ -1,16 +1,18 @@
 """The title block of a report and the sentences of its introduction that depend on the
-rule set, the settings or the batch (the notebook's prose does not)."""
+rule set, the settings or the batch (the notebook's prose does not), and the sections both
+reports share (:class:`SharedSections`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from .. import present as fr
-from ..display import md_escape
+from ..display import Prose, md_escape
 from ..rules import RuleSet
-from ..words import POPULATION_WORDS
+from ..words import POPULATION_WORDS, methodology_frame, rule_summary_markdown
 from .data import NATIONAL, NATIONAL_NAME, PAYMENTS_FILE, region_of
-from .display import threshold
+from .display import Table, threshold
+from .figures import exclusions_frame, table, without_patientele_frame
 
 
 # --------------------------------------------------------------------------- title
@@ -84,3 +86,23 @@ def payments_markdown(rules: RuleSet, period: str, path: str) -> str:
         f"des paiements de la caisse, dans le fichier {where} : une ligne par professionnel à payer, son identifiant "
         f"(RPPS) et ses montants en euros, dont `payable_eur`, {md_escape(what)}. Elle ne contient aucun identifiant de patient."
     )
+
+
+class SharedSections:
+    """What the regional report and the national synthesis show alike. The report classes
+    give ``rules``, ``period``, ``entry``, ``plan`` and ``facts``."""
+
+    def title(self) -> Prose:
+        return Prose(title_markdown(self.facts))
+
+    def rule_summary(self) -> Prose:
+        return Prose(rule_summary_markdown(self.rules, self.period))
+
+    def exclusions(self, kind: str = "feeds") -> Table:
+        return table(exclusions_frame(self.entry, kind))
+
+    def without_patientele(self) -> Table:
+        return table(without_patientele_frame(self.entry), self.plan)
+
+    def methodology(self) -> Table:
+        return table(methodology_frame(self.rules, self.period))
