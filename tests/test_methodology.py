@@ -1,4 +1,4 @@
-"""vsm.methodology: what the methodology notebook shows, checked against the note (002)."""
+"""vsm.report.methodology, vsm.report.demos and vsm.words: what the methodology notebook shows, checked against the note (002)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
-from vsm import methodology as m
+from vsm import words
+from vsm.display import Prose, md_escape
+from vsm.report import demos as d
+from vsm.report import methodology as m
+from vsm.report.display import Table, as_text
 from vsm.examples import check_examples
 from vsm.forfait import compute
 from vsm.rules import load_rules
@@ -54,13 +58,13 @@ def with_reference(rules, reference: int):
 
 
 def test_rule_table_covers_every_section_of_the_note(rules):
-    table = m.rule_table(rules)
-    assert list(table.columns) == list(m.RULE_COLUMNS)
-    assert set(table["section"]) == set(m.SECTIONS)
+    table = words.rule_table(rules)
+    assert list(table.columns) == list(words.RULE_COLUMNS)
+    assert set(table["section"]) == set(words.SECTIONS)
 
 
 def test_every_rule_row_has_a_source_quote_passage_and_document(rules):
-    table = m.rule_table(rules)
+    table = words.rule_table(rules)
     for column in ("citation", "passage", "document", "fichier", "valeur", "règle"):
         assert (table[column].str.strip() != "").all(), column
     quotes = {s.quote for s in rules.all_sources()}
@@ -69,7 +73,7 @@ def test_every_rule_row_has_a_source_quote_passage_and_document(rules):
 
 
 def test_rule_values_are_read_from_the_rule_set_in_french(rules):
-    table = m.rule_table(rules).set_index("règle")
+    table = words.rule_table(rules).set_index("règle")
     assert table.loc["patientèle de référence", "valeur"] == "800 patients"
     assert table.loc["taux de majoration du forfait brut", "valeur"] == f"20{NBSP}%"
     assert table.loc["seuil de part structurée (DMP structurés / DMP alimentés)", "valeur"] == "≥ 1/3"
@@ -78,21 +82,21 @@ def test_rule_values_are_read_from_the_rule_set_in_french(rules):
     assert table.loc["période P1", "valeur"].startswith("observation du 1er janvier 2022 au 31 décembre 2023")
     assert "jamais négatif" in table.loc["période P2, complément de P1", "valeur"]
     # a changed rule set changes the table: nothing is typed in the code
-    changed = m.rule_table(with_reference(rules, 900)).set_index("règle")
+    changed = words.rule_table(with_reference(rules, 900)).set_index("règle")
     assert changed.loc["patientèle de référence", "valeur"] == "900 patients"
 
 
 def test_denominator_rows_give_the_end_of_each_period(rules):
-    rows = m.rule_table(rules).query("section == 'Dénominateur'")
+    rows = words.rule_table(rules).query("section == 'Dénominateur'")
     assert rows["valeur"].tolist() == ["31 décembre 2023", "30 juin 2024"]
 
 
 def test_rule_markdown_quotes_the_source_and_escapes_markdown(rules):
-    text = m.rule_markdown(rules, "Pondération")
+    text = words.section_markdown(rules, "Pondération")
     assert "> « pondération = nombre de patients déclarés « Médecin traitant »" in text
     assert "\\*pondération" in text  # the note's stray « * » must not start italics
     assert "note méthodologique" in text
-    assert "ne contient pas de règle" in m.rule_markdown(rules, "Inexistante")
+    assert "ne contient pas de règle" in words.section_markdown(rules, "Inexistante")
 
 
 # --------------------------------------------------------------------------- worked examples
@@ -183,28 +187,28 @@ def test_note_label_and_plain_quote():
 
 
 def test_tier_boundaries_exactly_and_just_below(rules):
-    counts = m.tier_counts(rules)
+    counts = d.tier_counts(rules)
     shares = [Fraction(int(r.dmp_vsm), int(r.patients_mt_ald)) for r in counts.itertuples()]
     assert shares[0] == Fraction(1, 2) and shares[1] < Fraction(1, 2)
     assert shares[2] == Fraction(9, 10) and shares[3] < Fraction(9, 10)
-    table = m.run_demo(counts, rules, "P1")
+    table = d.run_demo(counts, rules, "P1")
     assert table["cas"].tolist()[0] == f"exactement 50{NBSP}%"
     assert table["montant"].tolist() == [eur("1 500,00"), eur("0,00"), eur("3 000,00"), eur("1 500,00")]
 
 
 def test_majoration_boundary_exactly_one_third_and_just_below(rules):
-    counts = m.majoration_counts(rules)
+    counts = d.majoration_counts(rules)
     first = counts.iloc[0]
     assert Fraction(int(first.dmp_vsm_structured), int(first.dmp_vsm)) == Fraction(1, 3)
-    table = m.run_demo(counts, rules, "P1")
+    table = d.run_demo(counts, rules, "P1")
     assert table["majoration"].tolist() == [eur("300,00"), eur("0,00"), eur("600,00"), eur("0,00")]
     assert table["montant"].tolist() == [eur("1 800,00"), eur("1 500,00"), eur("3 600,00"), eur("3 000,00")]
 
 
 def test_rounding_1001_patients_gives_1876_88(rules):
-    results = compute(m.rounding_counts(rules), rules, "P1")
+    results = compute(d.rounding_counts(rules), rules, "P1")
     assert results["amount_eur"].tolist() == [Decimal("1876.88"), Decimal("1880.63")]
-    table = m.exact_amounts(results, rules)
+    table = d.exact_amounts(results, rules)
     assert table.loc[0, "valeur exacte"] == f"1{NNBSP}876,875{NBSP}€"
     assert table.loc[0, "montant versé (arrondi)"] == eur("1 876,88")
     assert table.loc[1, "montant versé (arrondi)"] == eur("1 880,63")  # half up, not half even
@@ -212,29 +216,29 @@ def test_rounding_1001_patients_gives_1876_88(rules):
 
 
 def test_weighting_demo(rules):
-    table = m.run_demo(m.weighting_counts(rules), rules, "P1")
+    table = d.run_demo(d.weighting_counts(rules), rules, "P1")
     assert table["pondération"].tolist() == ["0,5", "1", "1,25", "2"]
     assert table["montant"].tolist() == [eur("750,00"), eur("1 500,00"), eur("1 875,00"), eur("3 000,00")]
 
 
 def test_eligibility_numerator_and_denominator_demos(rules):
-    elig = m.run_demo(m.eligibility_counts(rules), rules, "P1")
+    elig = d.run_demo(d.eligibility_counts(rules), rules, "P1")
     assert elig["éligible"].tolist() == ["non", "oui"]
     assert elig.loc[0, "montant"] == eur("0,00")
-    num = m.run_demo(m.numerator_counts(rules), rules, "P1")
+    num = d.run_demo(d.numerator_counts(rules), rules, "P1")
     assert num["montant"].tolist() == [eur("0,00"), eur("1 500,00"), eur("3 000,00")]
     assert num.loc[2, "part de VSM"] == f"120,0{NBSP}%"
-    den = m.run_demo(m.denominator_counts(rules), rules, "P1")
+    den = d.run_demo(d.denominator_counts(rules), rules, "P1")
     assert den["montant"].tolist() == [eur("3 000,00"), eur("1 500,00")]
 
 
 def test_complement_demo(rules, rules_2023):
-    assert m.complement_period(rules) == "P2"
-    counts, paid = m.complement_inputs(rules)
-    table = m.run_demo(counts, rules, "P2", paid=paid)
+    assert d.complement_period(rules) == "P2"
+    counts, paid = d.complement_inputs(rules)
+    table = d.run_demo(counts, rules, "P2", paid=paid)
     assert table["complément"].tolist() == [eur("300,00"), eur("1 500,00"), eur("0,00")]
-    assert m.complement_period(rules_2023) is None
-    assert m.complement_inputs(rules_2023) is None
+    assert d.complement_period(rules_2023) is None
+    assert d.complement_inputs(rules_2023) is None
 
 
 # --------------------------------------------------------------------------- conflicts
@@ -268,14 +272,14 @@ def test_threshold_conflict_table(rules):
 
 
 def test_threshold_reading_changes_the_amount_at_exactly_one_third(rules):
-    table = m.threshold_reading_demo(rules, "P1")
+    table = d.threshold_reading_demo(rules, "P1")
     assert table["majoration"].tolist() == [eur("300,00"), eur("0,00")]
     assert table["retenue par le jeu de règles"].tolist() == ["oui", "non"]
     # the variant rule set is a copy: the loaded rule set is unchanged
     assert rules.majoration.min_structured_share.comparison == ">="
-    assert m.with_structured_comparison(rules, ">").majoration.min_structured_share.comparison == ">"
+    assert d.with_structured_comparison(rules, ">").majoration.min_structured_share.comparison == ">"
     with pytest.raises(ValueError):
-        m.with_structured_comparison(rules, "<")
+        d.with_structured_comparison(rules, "<")
 
 
 def test_periods_of_the_announcement_and_of_the_note(rules, rules_2023):
@@ -319,19 +323,19 @@ def test_generated_at_is_iso():
 
 def test_text_table_is_aligned_and_the_display_has_no_index():
     frame = pd.DataFrame({"cas": ["a", "long cas"], "montant": [eur("1,00"), eur("1 500,00")]})
-    text = m.as_text(frame)
+    text = as_text(frame)
     lines = text.splitlines()
     assert lines[0].startswith("cas ")
     assert len({len(line) for line in lines[1:]}) == 1  # amounts right-aligned to one width
     assert lines[2].endswith(eur("1,00")) and lines[3].endswith(eur("1 500,00"))
-    table = m.Table(frame)
+    table = Table(frame)
     assert repr(table) == text == str(table)
     markdown = table._repr_markdown_()
     assert markdown.startswith("| cas |") and "long cas" in markdown and "-:|" in markdown  # amounts right-aligned
     assert not hasattr(table, "_repr_html_")  # one representation: Markdown (no HTML for Quarto to prefer)
-    assert m.as_text(frame.iloc[0:0]) == "(aucune ligne)"
-    assert repr(m.Prose("**gras**")) == "**gras**" == m.Prose("**gras**")._repr_markdown_()
+    assert as_text(frame.iloc[0:0]) == "(aucune ligne)"
+    assert repr(Prose("**gras**")) == "**gras**" == Prose("**gras**")._repr_markdown_()
 
 
 def test_md_escape():
-    assert m.md_escape("a *b* $c$ _d_") == "a \\*b\\* \\$c\\$ \\_d\\_"
+    assert md_escape("a *b* $c$ _d_") == "a \\*b\\* \\$c\\$ \\_d\\_"

@@ -1,4 +1,4 @@
-"""vsm/report.py: the figures and tables of the regional and national reports, checked on a
+"""vsm/report/: the figures and tables of the regional and national reports, checked on a
 small hand-built results table whose every figure is computed by hand below."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from vsm import report as r
 from vsm import secrecy
 from vsm.errors import VsmError
 from vsm.forfait import compute, total
+from vsm.money import missing_to_meet
 from vsm.store import write_table
+from vsm.rules import load_rules
 
 # (ps_id, patients_mt, patients_mt_ald, dmp_vsm, dmp_vsm_structured), region — by hand:
 ROWS = [
@@ -193,8 +195,8 @@ def test_missing_dmp_exact():
     import numpy as np
 
     fed, ald = np.array([4, 3, 0, 50]), np.array([10, 7, 3, 100])
-    assert list(r.missing_dmp(fed, ald, Fraction(1, 2), ">=")) == [1, 1, 2, 0]
-    assert list(r.missing_dmp(fed, ald, Fraction(1, 2), ">")) == [2, 1, 2, 1]
+    assert list(missing_to_meet(fed, ald, Fraction(1, 2), ">=")) == [1, 1, 2, 0]
+    assert list(missing_to_meet(fed, ald, Fraction(1, 2), ">")) == [2, 1, 2, 1]
 
 
 # --------------------------------------------------------------------------- region vs national
@@ -386,6 +388,24 @@ def test_report_parameters_are_checked(results_dir, rules, tmp_path):
         r.regional_report("medecins-2023", "P1", "02", results_dir)
 
 
+def test_notebook_defaults_take_the_rule_set_and_the_period_of_the_results(results_dir, rules, no_secrecy):
+    """rules = None, period = None (the notebooks' parameter cells): the rule set recorded in
+    the results' manifest and its first period computed there — never a default id."""
+    report = r.regional_report(None, None, "02", results_dir)
+    assert (report.rules.id, report.period) == (rules.id, "P1")
+    assert str(report.key_figures()) == str(r.regional_report(rules, "P1", "02", results_dir).key_figures())
+    assert r.national_report(None, None, results_dir).rules.id == rules.id
+    other = load_rules("centres-sante-2024")
+    manifest = json.loads((results_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["rules"] = {"id": other.id, "sha256": other.sha256}
+    (results_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert r.regional_report(None, None, "02", results_dir).rules.id == other.id
+    manifest["rules"] = {}
+    (results_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(VsmError, match="ne dit pas avec quel jeu de règles"):
+        r.regional_report(None, None, "02", results_dir)
+
+
 # --------------------------------------------------------------------------- statistical secrecy on the demo data
 
 
@@ -416,7 +436,7 @@ def regional(demo, region: str, period: str = "P1") -> r.RegionalReport:
 def test_plan_leaves_no_small_count_readable_in_any_scope(demo, period):
     report = regional(demo, "11", period)
     plan = report.plan
-    for scope, part in r._region_scopes(report.results).items():
+    for scope, part in r.region_scopes(report.results).items():
         pop = r.population(scope, part, report.rules)
         assert plan.whole(scope) == (1 <= len(part) <= 10), scope
         assert secrecy.readable_small_sets(pop.groups, plan.protections[scope].masked) == 0, scope
@@ -428,7 +448,7 @@ def test_plan_regions_consistent_with_the_national_totals(demo):
     """No regional count is the national total minus the published regions."""
     report = regional(demo, "11", "P2")
     plan = report.plan
-    scopes = r._region_scopes(report.results)
+    scopes = r.region_scopes(report.results)
     pops = {code: r.population(code, part, report.rules) for code, part in scopes.items()}
     national = r.population(r.NATIONAL, report.results, report.rules, detail=False)
     checked = 0
@@ -594,5 +614,23 @@ def test_introduction_follows_the_rule_set_population_and_the_secrecy_threshold(
     assert "les médecins traitants de la région" in doctors and "centres" not in doctors
     assert "les centres de santé de la région" in centres and "médecins traitants" not in centres
     assert "de 1 à 10 professionnels" in doctors
-    monkeypatch.setattr(r, "threshold", lambda: 4)  # what params/secret.yml would say
+    monkeypatch.setattr(r.titles, "threshold", lambda: 4)  # what params/secret.yml would say
     assert "de 1 à 4 professionnels" in r.scope_markdown(load_rules("medecins-2024"), "de la région", "entre deux chiffres")
+
+
+def test_forfait_structure_rule_set_is_a_parameter(demo, tmp_path):
+    import shutil
+
+    from vsm.structure import DEFAULT_RULES
+
+    folder, structure = demo
+    report = regional(demo, "11")  # no JSON beside these results: the structure's default rule set
+    assert r.structure.structure_rules_of(report.structure_results) == DEFAULT_RULES
+    given = r.regional_report("medecins-2024", "P1", "11", folder, structure, structure_rules="absent-2099")
+    assert given.structure_results.attrs["structure_rules"] == "absent-2099"
+    with pytest.raises(VsmError, match="absent-2099"):
+        given.structure()
+    recorded = shutil.copy(structure, tmp_path / "structure.parquet")  # with the rule set recorded beside it
+    (tmp_path / "structure.json").write_text(json.dumps({"rules": "recorded-2098"}), encoding="utf-8")
+    assert r.structure.read_structure_results(recorded).attrs["structure_rules"] == "recorded-2098"
+    assert r.structure.read_structure_results(recorded, "absent-2099").attrs["structure_rules"] == "absent-2099"

@@ -50,7 +50,8 @@ from .pipeline import ensure_demo_data, run
 from .regions import load_regions, normalize_region
 from .releve import write_accompaniment
 from .render import render_all
-from .report import NATIONAL, title_facts
+from .report.data import NATIONAL
+from .report.titles import title_facts
 from .rules import RuleSet
 from .secrecy import write_payments
 from .store import (

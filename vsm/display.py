@@ -44,12 +44,17 @@ def md_escape(text: object) -> str:
     return out.replace("\n", " ")
 
 
+def md_escape_keep_bold(text: str) -> str:
+    """Escape Markdown, keeping the ``**bold**`` marks of the text."""
+    return "**".join(md_escape(part) for part in str(text).split("**"))
+
+
 def is_numeric(text: str, symbol: str = "s") -> bool:
     text = text.strip()
     return bool(text) and (bool(_NUMERIC.match(text)) or text == symbol)
 
 
-def _missing(value: object) -> bool:
+def is_missing(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -90,7 +95,7 @@ def markdown_table(frame, note: str = "", symbol: str = "s", escape: bool = True
     header = [str(c) for c in frame.columns]
     if not header:
         return note_markdown(note) if note else ""
-    body = [["—" if _missing(v) else str(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    body = [["—" if is_missing(v) else str(v) for v in row] for row in frame.itertuples(index=False, name=None)]
     filled = [[row[i] for row in body if row[i].strip()] for i in range(len(header))]  # a blank cell does not decide
     right = [bool(cells) and all(is_numeric(c, symbol) for c in cells) for cells in filled]
     cell = md_escape if escape else (lambda t: str(t).replace("|", "\\|").replace("\n", " "))

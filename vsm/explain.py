@@ -1,6 +1,6 @@
 """Explanations in French: how a professional's forfait was computed, step by step, each
-step with its figures and the passage of the rule it applies; and rule sets shown with
-every value beside its source."""
+step with its figures and the passage of the rule it applies (cited by vsm.words.cite; a
+rule set as text is vsm.words.describe_rules)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pandas as pd
 
 from . import present as fr
 from .errors import VsmError
-from .rules import RuleSet, Source
+from .rules import RuleSet
+from .words import cite, observation
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,6 @@ class Step:
 
     def __str__(self) -> str:
         return f"{self.title} : {self.text}"
-
-
-def cite(rules: RuleSet, source: Source) -> str:
-    """« (note méthodologique, § 3, règles de calcul du forfait, point 1) »."""
-    return f"({rules.document_label(source.seed)}, {source.passage})"
 
 
 def _cmp_words(comparison: str, reached: bool) -> str:
@@ -70,7 +66,7 @@ def _amount_steps(row: dict, rules: RuleSet, period: str) -> list[Step]:
     steps = [
         Step(
             "Période",
-            f"{period}, observation du {fr.date(p.start)} au {fr.date(p.end)}, versement au {p.payment} "
+            f"{period}, observation {observation(p)}, versement au {p.payment} "
             f"{cite(rules, p.source)}.",
         )
     ]
@@ -187,97 +183,3 @@ def explain(results: pd.DataFrame, rules: RuleSet, period: str, ps_id: str) -> s
     lines = [f"Forfait VSM — professionnel {ps_id} — jeu de règles {rules.id}"]
     lines += [f"  {i}. {step}" for i, step in enumerate(explain_row(row, rules, period), start=1)]
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- rule sets
-
-
-def _source_lines(rules, source: Source, indent: str) -> list[str]:
-    """Two lines: the document and passage, then the quote. A rule set that tells secondary
-    sources apart (``is_secondary``, as the forfait structure's does) gets them marked."""
-    is_secondary = getattr(rules, "is_secondary", None)
-    secondary = ", source secondaire" if is_secondary is not None and is_secondary(source) else ""
-    return [
-        f"{indent}source : {source.seed} ({rules.document_label(source.seed)}{secondary}), {source.passage}",
-        f"{indent}         « {source.quote} »",
-    ]
-
-
-def param_lines(rules, title: str, value: str, node, indent: str = "  ") -> list[str]:
-    """« • title : value », then the node's description, source, note and source conflict.
-
-    ``rules`` is any rule set with ``document_label`` (the VSM or the structure rule sets).
-    """
-    out = [f"{indent}• {title} : {value}"]
-    sub = indent + "    "
-    if getattr(node, "description", None):
-        out.append(f"{sub}{node.description}")
-    if getattr(node, "source", None) is not None:
-        out.extend(_source_lines(rules, node.source, sub))
-    if getattr(node, "note", None):
-        out.append(f"{sub}note : {node.note}")
-    conflict = getattr(node, "conflict", None)
-    if conflict is not None:
-        out.append(f"{sub}divergence des sources : {conflict.summary}")
-        out.append(f"{sub}choix : {conflict.chosen}")
-        for s in conflict.sources:
-            out.extend(_source_lines(rules, s, sub + "  "))
-    return out
-
-
-def describe_rules(rules: RuleSet) -> str:
-    """Every value of a rule set, in French, each followed by its source."""
-    out = [f"Jeu de règles {rules.id} — {rules.label}", f"  fichier : {rules.path} (sha256 {rules.sha256[:16]}…)"]
-    if rules.base:
-        out.append(f"  à partir de : {rules.base}")
-    out.append(f"  population : {'médecins' if rules.population == 'medecin' else 'centres de santé'}")
-
-    def param(title: str, value: str, node) -> None:
-        out.extend(param_lines(rules, title, value, node))
-
-    def yes(flag: bool) -> str:
-        return "oui" if flag else "non"
-
-    out.append("Éligibilité")
-    param("patients MT en ALD minimum", fr.integer(rules.eligibility.min_patients_mt_ald.value), rules.eligibility.min_patients_mt_ald)
-    out.append("Indicateur (numérateur)")
-    ind = rules.indicator
-    param("typeCode comptés", ", ".join(ind.type_codes.value), ind.type_codes)
-    param("statuts comptés", ", ".join(ind.counted_statuses.value), ind.counted_statuses)
-    param("actions comptées", ", ".join(ind.counted_actions.value), ind.counted_actions)
-    param("tous les patients (ALD ou non)", yes(ind.all_patients.value), ind.all_patients)
-    param("formatCode structurés", ", ".join(ind.structured_format_codes.value), ind.structured_format_codes)
-    param("DMP alimenté plusieurs fois : structuré si", ind.structured_rule.value, ind.structured_rule)
-    out.append(f"Paliers (part de VSM {rules.tiers.comparison} seuil)")
-    out.extend(_source_lines(rules, rules.tiers.comparison_source, "      "))
-    for level in rules.tiers.levels:
-        out.append(f"  • {rules.tiers.comparison} {fr.fraction(level.min_share)} → forfait brut {fr.eur(level.amount_eur)}")
-        out.extend(_source_lines(rules, level.source, "      "))
-    maj = rules.majoration
-    out.append("Majoration pour données structurées")
-    param("appliquée", yes(maj.enabled.value), maj.enabled)
-    param(
-        "seuil de part structurée",
-        f"{maj.min_structured_share.comparison} {fr.fraction(maj.min_structured_share.value)}",
-        maj.min_structured_share,
-    )
-    param("taux", fr.percent(maj.rate.value, decimals=0), maj.rate)
-    pond = rules.ponderation
-    out.append("Pondération")
-    param("appliquée", yes(pond.enabled.value), pond.enabled)
-    param("patientèle de référence", fr.integer(pond.reference_patients.value), pond.reference_patients)
-    param("plafond", "aucun" if pond.cap.value is None else fr.number(pond.cap.value), pond.cap)
-    out.append("Arrondi")
-    param("règle", "une seule fois, au centime, demi supérieur", rules.rounding)
-    out.append("Périodes d'observation")
-    for pid, p in rules.periods.items():
-        line = f"  • {pid} : du {fr.date(p.start)} au {fr.date(p.end)}, versement au {p.payment}"
-        if p.complement_of:
-            line += f" (complément de {p.complement_of})"
-        out.append(line)
-        out.extend(_source_lines(rules, p.source, "      "))
-        if p.complement_source:
-            out.extend(_source_lines(rules, p.complement_source, "      "))
-        if p.note:
-            out.append(f"      note : {p.note}")
-    return "\n".join(out)

@@ -16,13 +16,13 @@ already paid for P1, never negative.
 from __future__ import annotations
 
 from decimal import Decimal
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .ingest.schema import COUNT_COLUMNS
 from .errors import VsmError
+from .money import INT64_LIMIT, cents_to_eur, meets, round_half_up_div, to_cents, total_cents, total_eur  # noqa: F401 (total_cents: the forfait's public API)
 from .rules import Period, RuleSet
 
 if TYPE_CHECKING:  # the computation itself needs numpy only; pandas wraps it for tables
@@ -46,43 +46,6 @@ RESULT_COLUMNS = (
 )
 COMPLEMENT_COLUMNS = ("paid_eur", "complement_eur")
 MONEY_COLUMNS = ("tier_eur", "majoration_eur", "amount_eur", *COMPLEMENT_COLUMNS)
-
-_INT64_LIMIT = 2**62
-
-
-def to_cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
-
-
-def cents_to_eur(cents: np.ndarray) -> np.ndarray:
-    """Integer cents → Decimal euros with exactly two decimals (an object array; each distinct
-    amount is converted once)."""
-    cents = np.asarray(cents)
-    if len(cents) == 0:
-        return np.empty(0, dtype=object)
-    distinct, positions = np.unique(cents, return_inverse=True)
-    euros = np.empty(len(distinct), dtype=object)
-    euros[:] = [Decimal(int(c)).scaleb(-2) for c in distinct]
-    return euros[positions.reshape(-1)]
-
-
-def meets(numerator: np.ndarray, denominator: np.ndarray, threshold: Fraction, comparison: str) -> np.ndarray:
-    """numerator / denominator (≥ or >) threshold, exactly, for denominator > 0 (False elsewhere)."""
-    left = numerator.astype(object) * threshold.denominator if _overflows(numerator, threshold) else numerator * threshold.denominator
-    right = denominator.astype(object) * threshold.numerator if _overflows(denominator, threshold) else denominator * threshold.numerator
-    result = (left >= right) if comparison == ">=" else (left > right)
-    return np.asarray(result, dtype=bool) & (denominator > 0)
-
-
-def _overflows(values: np.ndarray, factor: Fraction) -> bool:
-    top = int(values.max()) if len(values) else 0
-    return top * max(factor.numerator, factor.denominator) >= _INT64_LIMIT
-
-
-def _round_half_up_div(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """round(numerator / denominator) half up, for numerator ≥ 0 and denominator > 0, exactly."""
-    return (2 * numerator + denominator) // (2 * denominator)
-
 
 def _share(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -157,13 +120,13 @@ def compute_columns(
     numerator = [tier_cents, rate.denominator + maj_factor, w_num]
     denominator = rate.denominator * w_den
     bound = int(tier_cents.max(initial=0)) * (rate.denominator + rate.numerator) * int(w_num.max(initial=0))
-    if bound * 2 + int(denominator.max(initial=1)) >= _INT64_LIMIT:
+    if bound * 2 + int(denominator.max(initial=1)) >= INT64_LIMIT:
         numerator = [a.astype(object) for a in numerator]
         denominator = denominator.astype(object)
-    amount_cents = _round_half_up_div(numerator[0] * numerator[1] * numerator[2], denominator)
-    if amount_cents.dtype == object and (n == 0 or max(amount_cents) < _INT64_LIMIT):
+    amount_cents = round_half_up_div(numerator[0] * numerator[1] * numerator[2], denominator)
+    if amount_cents.dtype == object and (n == 0 or max(amount_cents) < INT64_LIMIT):
         amount_cents = amount_cents.astype(np.int64)  # exact products went through Python integers
-    majoration_cents = _round_half_up_div(tier_cents * majoration.astype(np.int64) * rate.numerator, np.full(n, rate.denominator))
+    majoration_cents = round_half_up_div(tier_cents * majoration.astype(np.int64) * rate.numerator, np.full(n, rate.denominator))
 
     columns = {
         "eligible": eligible,
@@ -247,11 +210,6 @@ def paid_cents_for(ps_ids: np.ndarray, paid_ids: np.ndarray, paid_cents) -> np.n
     return np.fromiter((paid.get(i, 0) for i in ps_ids.tolist()), dtype=np.int64, count=len(ps_ids))
 
 
-def total_cents(cents: np.ndarray) -> Decimal:
-    """Exact sum of an array of cents, in euros with two decimals."""
-    return Decimal(int(sum(int(c) for c in cents)) if cents.dtype == object else int(cents.sum(dtype=np.int64))).scaleb(-2)
-
-
 def total(results: pd.DataFrame, column: str = "amount_eur") -> Decimal:
     """Exact sum of a money column."""
-    return sum(results[column], Decimal("0.00"))
+    return total_eur(results[column])

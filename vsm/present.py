@@ -126,3 +126,11 @@ def integer_axis(ax, axis: str = "y"):
         item.set_major_locator(MaxNLocator(integer=True))
         item.set_major_formatter(FuncFormatter(lambda value, _pos: integer(round(value))))
     return ax
+
+
+def signed_eur(value: Decimal | None) -> str:
+    """A change of an amount: « +12,00 € », « −12,00 € » (true minus sign), « 0,00 € »;
+    « — » for no value."""
+    if value is None:
+        return "—"
+    return ("+" if value > 0 else "−" if value < 0 else "") + eur(abs(value))

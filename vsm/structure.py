@@ -37,7 +37,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import present as fr
 from .errors import VsmError
-from .explain import Step, param_lines
+from .explain import Step
+from .words import param_lines
 from .forfait import cents_to_eur, meets, to_cents
 from .ingest.inputs import (
     MAX_LISTED_ERRORS,
