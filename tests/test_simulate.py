@@ -1,4 +1,4 @@
-"""Simulations (vsm/simulate/, vsm/cli_simulate.py, vsm/report_simulation.py and vsm/simulation_data.py): scenario
+"""Simulations (vsm/simulate/, vsm/cli/simulate.py, vsm/report/simulation.py and vsm/report/simulation_data.py): scenario
 files, one aggregation per counting configuration, exact comparisons, the complement of a
 scenario against its own P1, sweeps, outputs, the CLI and the report's secrecy."""
 
@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vsm import report_simulation as rs
+from vsm.report import simulation as rs
 from vsm.cli import cli
 from vsm.errors import VsmError
 from vsm.rules import load_rules
@@ -513,9 +513,9 @@ def test_report_secrecy_no_small_set_readable_and_tables_checked(simulation):
     assert secrecy.find_leaks(html, report.count_tables()) == []
     # Mayotte (5 médecins) publishes nothing, not even a zero
     mayotte = report.budget_frame(report.scenarios[0], "P1")
-    published = rs.rp.publish(mayotte, report.plan("P1"))
+    published = rs.sp.publish(mayotte, report.plan("P1"))
     row = published[published.iloc[:, 0].str.contains("(06)", regex=False)].iloc[0]
-    assert all(v == rs.rp.symbol() for v in row.iloc[1:])
+    assert all(v == rs.dp.symbol() for v in row.iloc[1:])
 
 
 def test_report_refuses_a_simulation_of_other_rules(simulation, tmp_path):

@@ -28,7 +28,8 @@ def parse_period(rules, text: str | None) -> list[str]:
 
 def national_text(sim, scenario, period: str) -> str:
     """The national change in cost of one scenario and period, in French."""
-    from ..report_simulation import signed_eur, signed_pct
+    from ..present import signed_eur
+    from ..report.simulation import signed_pct
 
     row = sim.national(scenario.id, period)
     p = sim.baseline.period(period)
@@ -44,7 +45,7 @@ def national_text(sim, scenario, period: str) -> str:
 
 
 def sweep_text(sim) -> str:
-    from ..report_simulation import value_text
+    from ..report.simulation import value_text
     from ..simulate.sweep import exact_number
 
     sweep = sim.sweep
@@ -62,7 +63,7 @@ def run_report(sim, out_dir: Path, report_dir: Path, region: str | None, engine:
     from ..batch import Job, execute
     from ..paths import NOTEBOOKS_DIR
     from ..render import render_notebook
-    from ..report_simulation import title_facts
+    from ..report.simulation import title_facts
 
     notebook = NOTEBOOKS_DIR / SIMULATION_NOTEBOOK
     if not notebook.is_file():
@@ -145,7 +146,7 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
     check_extracts(feeds_path, patientele_path)
     code = None
     if region is not None:
-        from ..report_simulation import parse_region
+        from ..report.simulation import parse_region
 
         code = parse_region(region)
     out_dir = Path(out_dir) if out_dir is not None else Path("data") / "simulations" / baseline.id

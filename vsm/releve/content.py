@@ -22,7 +22,9 @@ from ..errors import VsmError
 from ..explain import explain_row
 from ..forfait import COUNT_COLUMNS, compute_columns, meets, to_cents, weight_fraction
 from ..regions import load_regions
-from ..report import Table, load_period, md_escape, resolve_path
+from ..display import md_escape
+from ..report.data import load_period, resolve_path
+from ..report.display import Table
 from ..rules import RuleSet, load_rules
 from .gaps import euros, gaps, paid_cents
 from .settings import Contacts, load_contacts

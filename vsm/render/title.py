@@ -1,6 +1,6 @@
 """The title block of a rendered report (kicker, title, « fiche » lines) and its footer,
 from the executed notebook's metadata (``nb.metadata["vsm"]``, written by the command that
-executed it: report.title_facts, report_simulation.title_facts, releve.Statement.facts).
+executed it: report.title_facts, report.simulation.title_facts, releve.Statement.facts).
 
 The keys read, each in the one spelling those writers use: kind (« national », « regional »,
 « releve »), region (a code, or « national »), region_name, caisse, title, period, start,

@@ -29,7 +29,6 @@ This package re-exports the names the notebooks and the report tests use; inside
 import from the module that owns a name.
 """
 
-from .. import secrecy  # noqa: F401 (report_simulation reads rp.secrecy)
 from ..display import Prose, md_escape  # noqa: F401
 from ..money import mean_eur, median_eur  # noqa: F401
 from ..words import band_label, methodology_frame, source_label  # noqa: F401
@@ -81,12 +80,6 @@ from .plan import (  # noqa: F401
 from .regional import RegionalReport, cases_markdown, regional_report, worked_cases  # noqa: F401
 from .titles import scope_markdown, title_facts, title_markdown  # noqa: F401
 from ..words import threshold_percent  # noqa: F401
-
-# Old private names that vsm/report_simulation.py still reads as ``rp._x`` (to switch to the
-# public names above at merge, then delete these lines).
-_all_masked, _count_axis, _figure, _figure_text = all_masked, count_axis, new_figure, figure_text
-_not_drawn, _pct, _percent_axis, _secret_caption = not_drawn, threshold_percent, percent_axis, secret_caption
-cite = source_label
 
 __all__ = [
     "couple_regions",

@@ -13,7 +13,7 @@ from .. import secrecy
 from ..display import Prose, md_escape
 from ..errors import VsmError
 from ..money import mean_eur, share
-from ..results import read_results
+from ..store import read_results
 from ..structure import DEFAULT_RULES, load_structure_rules, total_eur
 from .data import resolve_path
 from .display import Headcount, Table, small, threshold

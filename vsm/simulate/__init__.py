@@ -24,7 +24,7 @@ Outputs (written to a staging folder, then put in place; a folder vsm did not wr
 never replaced): per scenario and period, one row per professional with the baseline
 payment, the scenario payment and the difference (Parquet and CSV); a summary per scenario
 × period × region and France entière (JSON and CSV); the sweep table; the manifest.
-The files are for machines and are not published: the report (vsm/report_simulation.py)
+The files are for machines and are not published: the report (vsm/report/simulation.py)
 applies statistical secrecy.
 
 The stages, each importing only the ones before it: scenario (loading, what changes) → sweep

@@ -36,23 +36,29 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from . import present as fr
-from . import report as rp
-from . import secrecy
-from .display import Prose
-from .errors import VsmError
-from .present import eur_axis
-from .regions import load_regions
-from .store import read_results
-from .rules import RuleSet, Source, load_rules
-from .simulate.comparison import Comparison, summary_figures
-from .simulate.files import BASELINE_DIR, read_simulation
-from .simulate.scenario import Scenario, changes, load_scenario
-from .simulate.sweep import exact_number
+from ..display import md_escape
+from . import charts as ch
+from . import display as dp
+from . import figures as fg
+from . import data as rd
+from . import plan as sp
+from .. import words
+from .. import present as fr
+from .. import secrecy
+from ..display import Prose
+from ..errors import VsmError
+from ..present import eur_axis
+from ..regions import load_regions
+from ..store import read_results
+from ..rules import RuleSet, Source, load_rules
+from ..simulate.comparison import Comparison, summary_figures
+from ..simulate.files import BASELINE_DIR, read_simulation
+from ..simulate.scenario import Scenario, changes, load_scenario
+from ..simulate.sweep import exact_number
 from .simulation_data import PeriodData, load_period_data, parse_region, parse_scenarios, payment_groups, populations, simulation_plan
 
-NATIONAL = rp.NATIONAL
-NATIONAL_NAME = rp.NATIONAL_NAME
+NATIONAL = rd.NATIONAL
+NATIONAL_NAME = rd.NATIONAL_NAME
 
 
 # --------------------------------------------------------------------------- words
@@ -70,7 +76,7 @@ def value_text(path: str, value: Any) -> str:
         if path.endswith("amount_eur"):
             return fr.eur(Decimal(value.numerator) / Decimal(value.denominator))
         if path.endswith(("min_share", "min_structured_share", "rate")):
-            return rp._pct(value)
+            return words.threshold_percent(value)
         return fr.number(value)
     if isinstance(value, int):
         return fr.integer(value)
@@ -84,18 +90,11 @@ def value_text(path: str, value: Any) -> str:
 def source_text(rules: RuleSet, source: Source | None) -> str:
     if source is None:
         return "—"
-    return f"{rp.cite(rules, source)} : « {source.quote} »"
+    return f"{words.source_label(rules, source)} : « {source.quote} »"
 
 
 def _cell(value: object, masked: bool) -> str:
-    return rp._figure_text(value, masked)
-
-
-def signed_eur(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    text = fr.eur(abs(value))
-    return ("+" if value > 0 else "−" if value < 0 else "") + text
+    return fg.figure_text(value, masked)
 
 
 def signed_pct(value: Decimal | None) -> str:
@@ -129,7 +128,7 @@ class SimulationReport:
         return {pid: load_period_data(self.folder, ids, pid, self.sweep is not None) for pid in self.periods}
 
     @cached_property
-    def _plans(self) -> dict[str, tuple[rp.Population, dict[str, rp.Population], rp.Secrecy]]:
+    def _plans(self) -> dict[str, tuple[sp.Population, dict[str, sp.Population], sp.Secrecy]]:
         out = {}
         for pid, data in self.data.items():
             path = self.folder / BASELINE_DIR / pid / "resultats.parquet"
@@ -138,10 +137,10 @@ class SimulationReport:
             out[pid] = (national, regions, simulation_plan(national, regions))
         return out
 
-    def plan(self, period: str) -> rp.Secrecy:
+    def plan(self, period: str) -> sp.Secrecy:
         return self._plans[period][2]
 
-    def population(self, period: str, scope: str) -> rp.Population:
+    def population(self, period: str, scope: str) -> sp.Population:
         national, regions, _ = self._plans[period]
         return national if scope == NATIONAL else regions[scope]
 
@@ -169,10 +168,10 @@ class SimulationReport:
         labels = " ; ".join(s.label for s in self.scenarios) or (f"balayage de {self.sweep['label']}" if self.sweep else "")
         where = NATIONAL_NAME if self.region is None else f"{load_regions()[self.region].nom} ({self.region})"
         lines = [
-            f"# Simulation du forfait VSM — {rp.md_escape(labels)}",
+            f"# Simulation du forfait VSM — {md_escape(labels)}",
             "",
-            f"**Simulation budgétaire.** Règle actuelle : {rp.md_escape(self.baseline.label)} (`{self.baseline.id}`) ; "
-            f"période(s) {', '.join(self.periods)} ; {rp.md_escape(where)}.",
+            f"**Simulation budgétaire.** Règle actuelle : {md_escape(self.baseline.label)} (`{self.baseline.id}`) ; "
+            f"période(s) {', '.join(self.periods)} ; {md_escape(where)}.",
         ]
         return Prose("\n".join(lines))
 
@@ -187,14 +186,14 @@ class SimulationReport:
         if not lines:
             return Prose("*Aucun scénario : seul le balayage est présenté.*")
         text = "\n".join(lines)
-        if f"**{rp.symbol()}**" in text or "secret statistique" in text:
-            text += f"\n\n*{rp.md_escape(secrecy.secret_note())}*"
+        if f"**{dp.symbol()}**" in text or "secret statistique" in text:
+            text += f"\n\n*{md_escape(secrecy.secret_note())}*"
         return Prose(text)
 
     def _essential_line(self, scenario: Scenario, pid: str, scope: str, where: str) -> str:
         if self.plan(pid).whole(scope):
-            return (f"- **{rp.md_escape(scenario.label)}, {pid}, {rp.md_escape(where)}** : moins de "
-                    f"{rp.threshold() + 1} professionnels, aucun chiffre publié (secret statistique).")
+            return (f"- **{md_escape(scenario.label)}, {pid}, {md_escape(where)}** : moins de "
+                    f"{dp.threshold() + 1} professionnels, aucun chiffre publié (secret statistique).")
         f = self.figures(scenario, pid, scope)
         k = self._key(scenario)
         m = lambda *names: self._masked(pid, scope, *(f"{k}:{n}" for n in names))  # noqa: E731
@@ -202,14 +201,14 @@ class SimulationReport:
         what = f"complément versé au {payment.payment}" if payment.complement_of else f"forfait versé au {payment.payment}"
         change_hidden = m("gagnants", "perdants")
         line = (
-            f"- **{rp.md_escape(scenario.label)}, {pid}, {rp.md_escape(where)}** ({what}) : "
+            f"- **{md_escape(scenario.label)}, {pid}, {md_escape(where)}** ({what}) : "
             f"{_cell(f['cost_scenario_eur'], m('remuneres_scenario'))} au lieu de {_cell(f['cost_baseline_eur'], m('remuneres_base'))}, "
-            f"soit {('**' + rp.symbol() + '**') if change_hidden else '**' + rp.md_escape(signed_eur(f['change_eur'])) + '**'}"
-            f" ({('**' + rp.symbol() + '**') if change_hidden or m('remuneres_base') else rp.md_escape(signed_pct(f['change_pct']))}) ; "
-            f"{_cell(rp.Headcount(f['gaining']), m('gagnants'))} professionnels y gagnent, "
-            f"{_cell(rp.Headcount(f['losing']), m('perdants'))} y perdent, "
-            f"{_cell(rp.Headcount(f['newly_paid']), m('nouveaux'))} deviennent rémunérés et "
-            f"{_cell(rp.Headcount(f['no_longer_paid']), m('sortants'))} ne le sont plus."
+            f"soit {('**' + dp.symbol() + '**') if change_hidden else '**' + md_escape(fr.signed_eur(f['change_eur'])) + '**'}"
+            f" ({('**' + dp.symbol() + '**') if change_hidden or m('remuneres_base') else md_escape(signed_pct(f['change_pct']))}) ; "
+            f"{_cell(dp.Headcount(f['gaining']), m('gagnants'))} professionnels y gagnent, "
+            f"{_cell(dp.Headcount(f['losing']), m('perdants'))} y perdent, "
+            f"{_cell(dp.Headcount(f['newly_paid']), m('nouveaux'))} deviennent rémunérés et "
+            f"{_cell(dp.Headcount(f['no_longer_paid']), m('sortants'))} ne le sont plus."
         )
         return line
 
@@ -227,13 +226,13 @@ class SimulationReport:
             ])
         if not rows:
             rows.append(["(aucune)", "—", "—", "—", "—"])
-        return rp.typed_frame(rows, ["Règle", "Règle actuelle", "Scénario", "Source actuelle", "Source du scénario"])
+        return sp.typed_frame(rows, ["Règle", "Règle actuelle", "Scénario", "Source actuelle", "Source du scénario"])
 
-    def changes(self) -> list[Prose | rp.Table]:
-        out: list[Prose | rp.Table] = []
+    def changes(self) -> list[Prose | dp.Table]:
+        out: list[Prose | dp.Table] = []
         for scenario in self.scenarios:
-            out.append(Prose(f"### {rp.md_escape(scenario.label)}\n\n*Justification* : {rp.md_escape(scenario.rationale)}"))
-            out.append(rp.table(self.changes_frame(scenario)))
+            out.append(Prose(f"### {md_escape(scenario.label)}\n\n*Justification* : {md_escape(scenario.rationale)}"))
+            out.append(fg.table(self.changes_frame(scenario)))
         return out
 
     # ------------------------------------------------------------------ budget impact
@@ -251,18 +250,18 @@ class SimulationReport:
         change_tie = (f"{k}:gagnants", f"{k}:perdants")
         return [
             name,
-            rp.counted(pop, f"{k}:remuneres_base"),
-            rp.counted(pop, f"{k}:remuneres_scenario"),
-            rp.tied(f["cost_baseline_eur"], scope, f"{k}:remuneres_base"),
-            rp.tied(f["cost_scenario_eur"], scope, f"{k}:remuneres_scenario"),
-            rp.tied(signed_eur(f["change_eur"]), scope, *change_tie),
-            rp.tied(signed_pct(f["change_pct"]), scope, *change_tie, f"{k}:remuneres_base"),
+            sp.counted(pop, f"{k}:remuneres_base"),
+            sp.counted(pop, f"{k}:remuneres_scenario"),
+            sp.tied(f["cost_baseline_eur"], scope, f"{k}:remuneres_base"),
+            sp.tied(f["cost_scenario_eur"], scope, f"{k}:remuneres_scenario"),
+            sp.tied(fr.signed_eur(f["change_eur"]), scope, *change_tie),
+            sp.tied(signed_pct(f["change_pct"]), scope, *change_tie, f"{k}:remuneres_base"),
         ]
 
     def _who_row(self, scenario: Scenario, pid: str, scope: str, name: str) -> list:
         pop = self.population(pid, scope)
         k = self._key(scenario)
-        return [name, *(rp.counted(pop, f"{k}:{g}") for g in ("gagnants", "perdants", "inchanges", "nouveaux", "sortants"))]
+        return [name, *(sp.counted(pop, f"{k}:{g}") for g in ("gagnants", "perdants", "inchanges", "nouveaux", "sortants"))]
 
     def _tag(self, scenario: Scenario, pid: str) -> str:
         """What tells a table from the same table of another period or scenario."""
@@ -274,7 +273,7 @@ class SimulationReport:
         rows = [row(scenario, pid, code, f"{region.nom} ({code})") for code, region in load_regions().items()]
         rows.append(row(scenario, pid, NATIONAL, NATIONAL_NAME))
         columns = [columns[0], f"{columns[1]} ({self._tag(scenario, pid)})", *columns[2:]]
-        return rp.typed_frame(rows, columns, [national, *regions.values()])
+        return sp.typed_frame(rows, columns, [national, *regions.values()])
 
     def budget_frame(self, scenario: Scenario, pid: str) -> pd.DataFrame:
         """Cost by region and France entière: current rule, scenario, change."""
@@ -284,14 +283,14 @@ class SimulationReport:
         """Who gains and who loses, by region and France entière."""
         return self._by_region(scenario, pid, self._who_row, self.WHO_COLUMNS)
 
-    def budget(self) -> list[Prose | rp.Table]:
-        out: list[Prose | rp.Table] = []
+    def budget(self) -> list[Prose | dp.Table]:
+        out: list[Prose | dp.Table] = []
         for scenario in self.scenarios:
             for pid in self.periods:
-                out.append(Prose(f"### {rp.md_escape(scenario.label)} — période {pid}"))
-                out.append(rp.table(self.budget_frame(scenario, pid), self.plan(pid)))
-                out.append(Prose(f"Professionnels qui gagnent, perdent ou ne changent pas ({rp.md_escape(scenario.label)}, {pid}) :"))
-                out.append(rp.table(self.who_frame(scenario, pid), self.plan(pid)))
+                out.append(Prose(f"### {md_escape(scenario.label)} — période {pid}"))
+                out.append(fg.table(self.budget_frame(scenario, pid), self.plan(pid)))
+                out.append(Prose(f"Professionnels qui gagnent, perdent ou ne changent pas ({md_escape(scenario.label)}, {pid}) :"))
+                out.append(fg.table(self.who_frame(scenario, pid), self.plan(pid)))
         return out
 
     # ------------------------------------------------------------------ gains and losses
@@ -301,15 +300,15 @@ class SimulationReport:
         pop = self.population(pid, scope)
         k = self._key(scenario)
         rows = [
-            ["Gagnent", rp.counted(pop, f"{k}:gagnants"), rp.tied(f["mean_gain_eur"], scope, f"{k}:gagnants"),
-             rp.tied(f["median_gain_eur"], scope, f"{k}:gagnants")],
-            ["Perdent", rp.counted(pop, f"{k}:perdants"), rp.tied(f["mean_loss_eur"], scope, f"{k}:perdants"),
-             rp.tied(f["median_loss_eur"], scope, f"{k}:perdants")],
-            ["Inchangés", rp.counted(pop, f"{k}:inchanges"), None, None],
-            ["Ensemble", rp.counted(pop, "professionnels"), None, None],
+            ["Gagnent", sp.counted(pop, f"{k}:gagnants"), sp.tied(f["mean_gain_eur"], scope, f"{k}:gagnants"),
+             sp.tied(f["median_gain_eur"], scope, f"{k}:gagnants")],
+            ["Perdent", sp.counted(pop, f"{k}:perdants"), sp.tied(f["mean_loss_eur"], scope, f"{k}:perdants"),
+             sp.tied(f["median_loss_eur"], scope, f"{k}:perdants")],
+            ["Inchangés", sp.counted(pop, f"{k}:inchanges"), None, None],
+            ["Ensemble", sp.counted(pop, "professionnels"), None, None],
         ]
         where = NATIONAL_NAME if scope == NATIONAL else load_regions()[scope].nom
-        return rp.typed_frame(rows, ["Professionnels", f"Nombre ({self._tag(scenario, pid)}, {where})", "Écart moyen", "Écart médian"], [pop])
+        return sp.typed_frame(rows, ["Professionnels", f"Nombre ({self._tag(scenario, pid)}, {where})", "Écart moyen", "Écart médian"], [pop])
 
     def _scopes(self) -> list[tuple[str, str]]:
         scopes = [(NATIONAL, NATIONAL_NAME)]
@@ -323,20 +322,20 @@ class SimulationReport:
         for scenario in self.scenarios:
             for pid in self.periods:
                 for scope, where in self._scopes():
-                    out.append(Prose(f"### {rp.md_escape(scenario.label)} — période {pid} — {rp.md_escape(where)}"))
+                    out.append(Prose(f"### {md_escape(scenario.label)} — période {pid} — {md_escape(where)}"))
                     if self.plan(pid).whole(scope):
-                        out.append(Prose(f"*Moins de {rp.threshold() + 1} professionnels : aucun chiffre publié (secret statistique).*"))
+                        out.append(Prose(f"*Moins de {dp.threshold() + 1} professionnels : aucun chiffre publié (secret statistique).*"))
                         continue
                     yield scenario, pid, scope, where
 
-    def gains(self) -> list[Prose | rp.Table | rp.Chart]:
-        out: list[Prose | rp.Table | rp.Chart] = []
+    def gains(self) -> list[Prose | dp.Table | dp.Chart]:
+        out: list[Prose | dp.Table | dp.Chart] = []
         for scenario, pid, scope, where in self._sections(out):
-            out.append(rp.table(self.gains_frame(scenario, pid, scope), self.plan(pid)))
+            out.append(fg.table(self.gains_frame(scenario, pid, scope), self.plan(pid)))
             out.append(self.distribution_chart(scenario, pid, scope, where))
         return out
 
-    def distribution_chart(self, scenario: Scenario, pid: str, scope: str, where: str) -> rp.Chart | Prose:
+    def distribution_chart(self, scenario: Scenario, pid: str, scope: str, where: str) -> dp.Chart | Prose:
         """Histogram of the change per professional (losses left, gains right), bars merged
         so that each holds 0 or more than 10 professionals (vsm.report.merged_bars)."""
         data = self.data[pid]
@@ -345,40 +344,40 @@ class SimulationReport:
         d = (cents - data.baseline)[mask] / 100.0
         changed = d != 0
         what = "écart par professionnel"
-        if int(changed.sum()) < rp.chart_minimum():
-            return rp._not_drawn(what, int(changed.sum()))
+        if int(changed.sum()) < dp.chart_minimum():
+            return ch.not_drawn(what, int(changed.sum()))
         k = self._key(scenario)
         segment = np.where(d > 0, 1, np.where(d < 0, 0, -1))
         low, high = float(min(d.min(), 0.0)), float(max(d.max(), 0.0))
         step = _nice_step((high - low) / 30 if high > low else 1.0)
         bounds = {}
         hidden = 0
-        fig, ax = rp._figure()
+        fig, ax = ch.new_figure()
         for seg, name, (a, b) in ((0, "perdants", (low, 0.0)), (1, "gagnants", (0.0, high + step * 1e-6))):
             if not (segment == seg).any():
                 continue
             if self._masked(pid, scope, f"{k}:{name}"):
                 hidden += 1
                 ax.axvspan(a, b, facecolor="#e4e8ed", hatch="//", edgecolor="#aab4bf", linewidth=0)
-                ax.text((a + b) / 2, 0.5, rp.symbol(), transform=ax.get_xaxis_transform(), ha="center", va="center")
+                ax.text((a + b) / 2, 0.5, dp.symbol(), transform=ax.get_xaxis_transform(), ha="center", va="center")
             else:
                 bounds[seg] = (a, b)
-        bars = rp.merged_bars(d, segment, bounds, step)
+        bars = ch.merged_bars(d, segment, bounds, step)
         if bars:
             colours = {0: "#c44e52", 1: "#55a868"}
             ax.bar([b.low for b in bars], [b.count for b in bars], width=[b.high - b.low for b in bars], align="edge",
                    color=[colours[b.segment] for b in bars], edgecolor="white")
         if not bars and not hidden:
-            return rp._all_masked(what)
+            return ch.all_masked(what)
         ax.axvline(0, color="#4a5868", linewidth=1)
         eur_axis(ax, "x")
-        rp._count_axis(ax.yaxis)
-        ax.set_xlabel(f"Écart de paiement, scénario − règle actuelle (pertes à gauche, gains à droite)\n{rp._secret_caption(hidden)}", fontsize=9)
+        ch.count_axis(ax.yaxis)
+        ax.set_xlabel(f"Écart de paiement, scénario − règle actuelle (pertes à gauche, gains à droite)\n{ch.secret_caption(hidden)}", fontsize=9)
         ax.set_ylabel("Professionnels")
         ax.set_title(f"Gains et pertes — {scenario.label} — {pid} — {where}", fontsize=10)
         description = (f"Histogramme des écarts de paiement par professionnel dont le paiement change ({scenario.label}, {pid}, "
-                       f"{where}). " + rp._secret_caption(hidden))
-        return rp.Chart(fig, description)
+                       f"{where}). " + ch.secret_caption(hidden))
+        return dp.Chart(fig, description)
 
     # ------------------------------------------------------------------ tier changes
 
@@ -388,26 +387,26 @@ class SimulationReport:
         levels_b = range(len(self.baseline.tiers.levels) + 1)
         levels_s = range(len(scenario.rules.tiers.levels) + 1)
         where = NATIONAL_NAME if scope == NATIONAL else load_regions()[scope].nom
-        columns = ["Règle actuelle", *(f"Scénario : {rp.band_label(scenario.rules, t)} ({self._tag(scenario, pid)}, {where})"
+        columns = ["Règle actuelle", *(f"Scénario : {words.band_label(scenario.rules, t)} ({self._tag(scenario, pid)}, {where})"
                                        for t in levels_s)]
         rows = []
         for a in levels_b:
-            row: list = [rp.band_label(self.baseline, a)]
+            row: list = [words.band_label(self.baseline, a)]
             for c in levels_s:
                 name = f"{k}:transition_{a}_{c}"
-                row.append(rp.counted(pop, name) if name in pop.groups else rp.Headcount(0))
+                row.append(sp.counted(pop, name) if name in pop.groups else dp.Headcount(0))
             rows.append(row)
-        return rp.typed_frame(rows, columns, [pop])
+        return sp.typed_frame(rows, columns, [pop])
 
-    def transitions(self) -> list[Prose | rp.Table]:
-        out: list[Prose | rp.Table] = []
+    def transitions(self) -> list[Prose | dp.Table]:
+        out: list[Prose | dp.Table] = []
         for scenario, pid, scope, _where in self._sections(out):
             f = self.figures(scenario, pid, scope)
             k = self._key(scenario)
-            moved = _cell(rp.Headcount(f["tier_changed"]), self._masked(pid, scope, f"{k}:changent_palier"))
+            moved = _cell(dp.Headcount(f["tier_changed"]), self._masked(pid, scope, f"{k}:changent_palier"))
             out.append(Prose(f"{moved} professionnels changent de palier (lignes : palier avec la règle actuelle ; "
                              "colonnes : palier avec le scénario ; part de VSM pour la période)."))
-            out.append(rp.table(self.transitions_frame(scenario, pid, scope), self.plan(pid)))
+            out.append(fg.table(self.transitions_frame(scenario, pid, scope), self.plan(pid)))
         return out
 
     # ------------------------------------------------------------------ sweep
@@ -427,25 +426,25 @@ class SimulationReport:
             cost = Decimal(point["cost_eur"])
             if point["value"] in values and not current:
                 i = values.index(point["value"]) + 1
-                rows.append([shown, rp.counted(pop, f"v{i}:balayage_remuneres"),
-                             rp.tied(cost, NATIONAL, f"v{i}:balayage_remuneres", f"v{i}:balayage_change")])
+                rows.append([shown, sp.counted(pop, f"v{i}:balayage_remuneres"),
+                             sp.tied(cost, NATIONAL, f"v{i}:balayage_remuneres", f"v{i}:balayage_change")])
             else:  # the current rule: the baseline's own figures
-                rows.append([shown, rp.counted(pop, "remuneres_actuel"), rp.tied(cost, NATIONAL, "remuneres_actuel")])
-        return rp.typed_frame(rows, [label[:1].upper() + label[1:], f"Professionnels rémunérés ({pid})", "Coût"], [pop])
+                rows.append([shown, sp.counted(pop, "remuneres_actuel"), sp.tied(cost, NATIONAL, "remuneres_actuel")])
+        return sp.typed_frame(rows, [label[:1].upper() + label[1:], f"Professionnels rémunérés ({pid})", "Coût"], [pop])
 
-    def sweep_section(self) -> list[Prose | rp.Table | rp.Chart]:
+    def sweep_section(self) -> list[Prose | dp.Table | dp.Chart]:
         if not self.sweep:
             return [Prose("*Pas de balayage dans cette simulation (option « --sweep » de « vsm simulate »).*")]
-        out: list[Prose | rp.Table | rp.Chart] = []
+        out: list[Prose | dp.Table | dp.Chart] = []
         current = value_text(self.sweep["path"], exact_number(self.sweep["current"]))
         for pid in self.periods:
-            out.append(Prose(f"### Période {pid}\n\nValeur actuelle de la règle : **{rp.md_escape(current)}** "
-                             f"(`{rp.md_escape(self.sweep['path'])}`)."))
+            out.append(Prose(f"### Période {pid}\n\nValeur actuelle de la règle : **{md_escape(current)}** "
+                             f"(`{md_escape(self.sweep['path'])}`)."))
             out.append(self.sweep_chart(pid))
-            out.append(rp.table(self.sweep_frame(pid), self.plan(pid)))
+            out.append(fg.table(self.sweep_frame(pid), self.plan(pid)))
         return out
 
-    def sweep_chart(self, pid: str) -> rp.Chart:
+    def sweep_chart(self, pid: str) -> dp.Chart:
         """Cost and professionals paid for each value; the current rule's point marked, at
         the baseline's exact total; masked points are not drawn."""
         points = self._sweep_points(pid)
@@ -484,17 +483,17 @@ class SimulationReport:
             ax_paid.plot([x], [n], marker="D", color="#c44e52", markersize=7, zorder=5)
             described = f" Règle actuelle ({value_text(self.sweep['path'], exact_number(self.sweep['current']))}) : {fr.eur(cost)}."
         eur_axis(ax_cost, "y")
-        rp._count_axis(ax_paid.yaxis)
+        ch.count_axis(ax_paid.yaxis)
         ax_cost.set_ylabel("Coût")
         ax_paid.set_ylabel("Professionnels rémunérés")
         if self.sweep["path"].endswith(("min_share", "min_structured_share", "rate")):
-            rp._percent_axis(ax_paid.xaxis)
+            ch.percent_axis(ax_paid.xaxis)
         caption = self.sweep["label"]
         if hidden:
             caption += f" ({hidden} valeur(s) non tracée(s) : secret statistique)"
         ax_paid.set_xlabel(caption)
         ax_cost.set_title(f"Balayage — {self.sweep['label']} — {pid} — {NATIONAL_NAME}", fontsize=10)
-        return rp.Chart(fig, f"Courbes du coût et du nombre de professionnels rémunérés selon {self.sweep['label']} ({pid})." + described)
+        return dp.Chart(fig, f"Courbes du coût et du nombre de professionnels rémunérés selon {self.sweep['label']} ({pid})." + described)
 
     # ------------------------------------------------------------------ method
 
@@ -511,7 +510,7 @@ class SimulationReport:
             "Chaque jeu de règles est ensuite calculé par le même calcul exact que les paiements (parts comparées en rationnels, "
             "montants en centimes, un seul arrondi au centime). Pour une période de complément, le scénario est comparé à "
             "la règle actuelle sur le complément versé, calculé contre le montant de la période précédente **du même scénario**."
-            f"\n\n{rp.md_escape(secrecy.secret_note())} Les écarts de coût portent sur les professionnels "
+            f"\n\n{md_escape(secrecy.secret_note())} Les écarts de coût portent sur les professionnels "
             "dont le paiement change ; ils sont masqués avec eux. Les empreintes des jeux de règles et des extractions sont "
             "dans le manifeste de la simulation."
         )
@@ -524,16 +523,16 @@ class SimulationReport:
         tables = {}
         for scenario in self.scenarios:
             for pid in self.periods:
-                tables[f"budget {scenario.id} {pid}"] = rp.count_table(self.budget_frame(scenario, pid))
-                tables[f"gagnants {scenario.id} {pid}"] = rp.count_table(self.who_frame(scenario, pid))
+                tables[f"budget {scenario.id} {pid}"] = dp.count_table(self.budget_frame(scenario, pid))
+                tables[f"gagnants {scenario.id} {pid}"] = dp.count_table(self.who_frame(scenario, pid))
                 for scope, _where in self._scopes():
                     if self.plan(pid).whole(scope):
                         continue
-                    tables[f"gains {scenario.id} {pid} {scope}"] = rp.count_table(self.gains_frame(scenario, pid, scope))
-                    tables[f"paliers {scenario.id} {pid} {scope}"] = rp.count_table(self.transitions_frame(scenario, pid, scope))
+                    tables[f"gains {scenario.id} {pid} {scope}"] = dp.count_table(self.gains_frame(scenario, pid, scope))
+                    tables[f"paliers {scenario.id} {pid} {scope}"] = dp.count_table(self.transitions_frame(scenario, pid, scope))
         if self.sweep:
             for pid in self.periods:
-                tables[f"balayage {pid}"] = rp.count_table(self.sweep_frame(pid))
+                tables[f"balayage {pid}"] = dp.count_table(self.sweep_frame(pid))
         return tables
 
 
@@ -570,11 +569,11 @@ def title_facts(baseline: RuleSet, scenarios: list[Scenario], periods: list[str]
 def simulation_report(rules: RuleSet | str, scenarios: object, period: str, region: object, simulation_dir: str | Path) -> SimulationReport:
     """Validate the notebook's parameters against the simulation folder and load it."""
     baseline = rules if isinstance(rules, RuleSet) else load_rules(rules)
-    folder = rp.resolve_path(simulation_dir)
+    folder = rd.resolve_path(simulation_dir)
     manifest, summary, sweep = read_simulation(folder)
     if manifest["baseline"]["sha256"] != baseline.sha256 or manifest["baseline"]["id"] != baseline.id:
         raise VsmError(f"La simulation de « {folder} » a été calculée avec un autre jeu de règles que {baseline.id} : la relancer.")
-    loaded = [load_scenario(rp.resolve_path(p), baseline) for p in parse_scenarios(scenarios)]
+    loaded = [load_scenario(rd.resolve_path(p), baseline) for p in parse_scenarios(scenarios)]
     recorded = {s["id"]: s["sha256"] for s in manifest.get("scenarios", [])}
     for scenario in loaded:
         if recorded.get(scenario.id) != scenario.rules.sha256:
@@ -591,4 +590,4 @@ def simulation_report(rules: RuleSet | str, scenarios: object, period: str, regi
     return SimulationReport(baseline, loaded, periods, parse_region(region), folder, manifest, summary, sweep)
 
 
-__all__ = ["SimulationReport", "signed_eur", "signed_pct", "simulation_report", "title_facts", "value_text"]
+__all__ = ["SimulationReport", "signed_pct", "simulation_report", "title_facts", "value_text"]

@@ -21,15 +21,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import report as rp
-from . import secrecy
-from .errors import VsmError
-from .regions import load_regions, normalize_region
-from .rules import RuleSet
-from .simulate.files import SWEEP_DIR, read_comparison
+from . import display as dp
+from . import data as rd
+from . import plan as sp
+from .. import secrecy
+from ..errors import VsmError
+from ..regions import load_regions, normalize_region
+from ..rules import RuleSet
+from ..simulate.files import SWEEP_DIR, read_comparison
 
-NATIONAL = rp.NATIONAL
-NATIONAL_NAME = rp.NATIONAL_NAME
+NATIONAL = rd.NATIONAL
+NATIONAL_NAME = rd.NATIONAL_NAME
 
 IMPORTANCE = {
     "remuneres_actuel": 100,
@@ -182,7 +184,7 @@ def payment_groups(results: pd.DataFrame, rules: RuleSet, data: PeriodData) -> d
     """Per scope, the payment reports' published groups (unmasked in their plan,
     :func:`vsm.report.secrecy_plan`) among :data:`PAYMENT_GROUPS` and « atteint_<k> », as
     boolean arrays over this report's professionals of the scope."""
-    plan = rp.secrecy_plan(results, rules)
+    plan = sp.secrecy_plan(results, rules)
     names = [*PAYMENT_GROUPS, *(f"atteint_{k}" for k in range(1, len(rules.tiers.levels) + 1))]
     codes = results["region"].astype(str).to_numpy()
     out: dict[str, dict[str, np.ndarray]] = {}
@@ -191,7 +193,7 @@ def payment_groups(results: pd.DataFrame, rules: RuleSet, data: PeriodData) -> d
             continue
         rows = results if scope == NATIONAL else results[codes == scope]
         mine = data.ids if scope == NATIONAL else data.ids[data.region == scope]
-        groups = rp.vsm_groups(rows, rules, detail=False)
+        groups = sp.vsm_groups(rows, rules, detail=False)
         positions = np.searchsorted(mine, rows["ps_id"].to_numpy(object)) if len(mine) else np.zeros(0, dtype=np.int64)
         if len(positions) and (positions.max() >= len(mine) or not (mine[positions] == rows["ps_id"].to_numpy(object)).all()):
             continue  # not the same professionals: nothing shared with this report
@@ -206,13 +208,13 @@ def payment_groups(results: pd.DataFrame, rules: RuleSet, data: PeriodData) -> d
 
 
 @dataclass(frozen=True, eq=False)
-class Scope(rp.Population):
+class Scope(sp.Population):
     """A population whose ``shown`` groups are published elsewhere (the payment reports)."""
 
     shown: frozenset[str] = frozenset()
 
     def protect(self, forced: Iterable[str] = ()) -> secrecy.Protection:
-        whole = rp.small(self.size)
+        whole = dp.small(self.size)
         try:
             return secrecy.protect(self.groups, importance=self.importance, forced=forced,
                                       shown=[] if whole else self.shown, whole=whole)
@@ -221,7 +223,7 @@ class Scope(rp.Population):
 
 
 def populations(data: PeriodData, scenario_ids: list[str], region: str | None,
-                published: dict[str, dict[str, np.ndarray]] | None = None) -> tuple[rp.Population, dict[str, rp.Population]]:
+                published: dict[str, dict[str, np.ndarray]] | None = None) -> tuple[sp.Population, dict[str, sp.Population]]:
     everyone = np.ones(len(data.ids), dtype=bool)
     published = published or {}
 
@@ -242,11 +244,11 @@ def populations(data: PeriodData, scenario_ids: list[str], region: str | None,
     return pop, regions
 
 
-def simulation_plan(national: rp.Population, regions: dict[str, rp.Population]) -> rp.Secrecy:
+def simulation_plan(national: sp.Population, regions: dict[str, sp.Population]) -> sp.Secrecy:
     """Each scope protected on its own, then the regions made consistent with the national
     totals (the second step of :func:`vsm.report.secrecy_plan`): a group's masked regional
     counts are 0 or at least two adding up to more than 10, else one more region is masked."""
     coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())
                and not name.startswith("paiement:")]
-    protections = rp.couple_regions(national, regions, coupled)
-    return rp.Secrecy(protections)
+    protections = sp.couple_regions(national, regions, coupled)
+    return sp.Secrecy(protections)
