@@ -35,11 +35,11 @@ import pandas as pd
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from . import present as fr
-from .errors import VsmError
-from .explain import Step, param_lines
-from .forfait import cents_to_eur, meets, to_cents
-from .inputs import (
+from .. import present as fr
+from ..errors import VsmError
+from ..explain import Step, param_lines
+from ..forfait import cents_to_eur, meets, to_cents
+from ..inputs import (
     MAX_LISTED_ERRORS,
     clean_ids,
     duplicate_problems,
@@ -48,8 +48,8 @@ from .inputs import (
     read_table,
     require_columns,
 )
-from .paths import count_maximum, load_yaml, params_dir, rules_dir
-from .rules import (
+from ..paths import count_maximum, load_yaml, params_dir, rules_dir
+from ..rules import (
     BoolParam,
     Conflict,
     Money,
@@ -499,7 +499,7 @@ def _rate_fractions(rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _parse_regions(values: pd.Series) -> tuple[pd.Series, list[tuple[int, str]]]:
-    from .regions import region_codes
+    from ..regions import region_codes
 
     codes = set(region_codes())
     text = values.astype("string").str.strip().fillna("")
@@ -910,7 +910,7 @@ def regional_summary(
     """
     rules = rules or load_structure_rules()
     if region is not None:
-        from .regions import normalize_region
+        from ..regions import normalize_region
 
         code = normalize_region(region)
         if "region" not in results.columns:
@@ -999,7 +999,7 @@ def synth_medecins(scale: str = "demo", seed: int = 2024) -> pd.DataFrame:
     Rebuilds only the professionals (the same random stream as :func:`vsm.synth.synthesize`),
     without writing the DMP traces.
     """
-    from . import synth
+    from .. import synth
 
     params = synth.load_synth_params()
     spec = synth._scale_spec(params, scale)
@@ -1083,7 +1083,7 @@ def synthesize_structure(
     the médecins that ``vsm synth --scale scale --seed seed`` generates. Returns a summary
     with the calibration figures (mean payment, share failing volet 1).
     """
-    from .results import check_output_path, write_table
+    from ..results import check_output_path, write_table
 
     out = check_output_path(out)
     rules = rules or load_structure_rules()
