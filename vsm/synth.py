@@ -108,7 +108,7 @@ def documented_scales(params: dict[str, Any] | None = None) -> list[str]:
     return [name for name, spec in params["scales"].items() if spec.get("documented", True)]
 
 
-def _scale_spec(params: dict[str, Any], scale: str) -> dict[str, Any]:
+def scale_spec(params: dict[str, Any], scale: str) -> dict[str, Any]:
     scales = params["scales"]
     if not isinstance(scale, str) or scale not in scales:
         valid = ", ".join(f"« {s} »" for s in documented_scales(params))
@@ -136,7 +136,7 @@ def _snapshot_days(first: str, last: str) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Calendar:
+class Calendar:
     obs_start: int
     deadline1: int
     deadline2: int
@@ -145,7 +145,7 @@ class _Calendar:
     snapshots: np.ndarray  # int32 days
 
     @classmethod
-    def from_params(cls, cal: dict[str, Any]) -> "_Calendar":
+    def from_params(cls, cal: dict[str, Any]) -> "Calendar":
         d1, d2 = (_day(d) for d in cal["deadlines"])
         return cls(
             obs_start=_day(cal["observation_start"]),
@@ -267,7 +267,7 @@ class _Professionals:
     zero_ald: np.ndarray  # bool
 
 
-def _make_professionals(params: dict[str, Any], spec: dict[str, Any], cal: _Calendar,
+def make_professionals(params: dict[str, Any], spec: dict[str, Any], cal: Calendar,
                         rng: np.random.Generator) -> _Professionals:
     regions = load_regions()
     codes = list(regions)
@@ -349,7 +349,7 @@ def _make_professionals(params: dict[str, Any], spec: dict[str, Any], cal: _Cale
     return _Professionals(ps_id, kind, region, departement, patients_mt, patients_ald, zero_ald)
 
 
-def _patientele_table(pros: _Professionals, cal: _Calendar, meta: dict[bytes, bytes]) -> pa.Table:
+def _patientele_table(pros: _Professionals, cal: Calendar, meta: dict[bytes, bytes]) -> pa.Table:
     keep = np.flatnonzero(pros.kind != SPECIALISTE)
     n_snap = len(cal.snapshots)
     rep = np.repeat(keep, n_snap)
@@ -402,7 +402,7 @@ def _uniform_days(rng: np.random.Generator, window: list[str], size: int) -> np.
     return rng.integers(lo, hi + 1, size)
 
 
-def _make_plan(params: dict[str, Any], pros: _Professionals, cal: _Calendar,
+def _make_plan(params: dict[str, Any], pros: _Professionals, cal: Calendar,
                rng: np.random.Generator) -> _Plan:
     ad, sw, noise, other = params["adoption"], params["software"], params["vsm_noise"], params["other_documents"]
     kind = pros.kind
@@ -495,7 +495,7 @@ class _Codes:
     F_TEXT: int = 3
 
 
-def _make_codes(params: dict[str, Any], cal: _Calendar) -> _Codes:
+def _make_codes(params: dict[str, Any], cal: Calendar) -> _Codes:
     codes, other = params["codes"], params["other_documents"]
     type_names = [str(t) for t in other["types"]]
     weights = np.array([float(other["types"][t]) for t in other["types"]])
@@ -526,7 +526,7 @@ def _vsm_formats(rng: np.random.Generator, p_struct: np.ndarray, switch_day: np.
                     np.where(text, codes.F_TEXT, codes.F_PDF)).astype(np.int8)
 
 
-def _feeds_chunk(params: dict[str, Any], plan: _Plan, lo: int, hi: int, cal: _Calendar,
+def _feeds_chunk(params: dict[str, Any], plan: _Plan, lo: int, hi: int, cal: Calendar,
                  codes: _Codes, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Rows of professionals [lo, hi) as integer columns (pro = global index)."""
     ad, sw, noise, other = params["adoption"], params["software"], params["vsm_noise"], params["other_documents"]
@@ -675,7 +675,7 @@ def synthesize(out_dir: Path, scale: str = "demo", seed: int = 2024, progress: b
     """
     t0 = time.perf_counter()
     params = load_synth_params()
-    spec = _scale_spec(params, scale)
+    spec = scale_spec(params, scale)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise VsmError(f"Graine invalide : « {seed} ». Donner un entier positif ou nul.")
     seed = int(seed)
@@ -728,10 +728,10 @@ def _install(tmp: Path, out_dir: Path) -> None:
 
 def _generate(tmp: Path, params: dict[str, Any], spec: dict[str, Any], scale: str, seed: int,
               progress: bool) -> dict:
-    cal = _Calendar.from_params(params["calendar"])
+    cal = Calendar.from_params(params["calendar"])
     codes = _make_codes(params, cal)
     ss_pros, ss_plan, ss_keys, ss_chunks = np.random.SeedSequence(seed).spawn(4)
-    pros = _make_professionals(params, spec, cal, np.random.default_rng(ss_pros))
+    pros = make_professionals(params, spec, cal, np.random.default_rng(ss_pros))
     plan = _make_plan(params, pros, cal, np.random.default_rng(ss_plan))
     key_rng = np.random.default_rng(ss_keys)
     dmp_keys = (int(key_rng.integers(1, 1 << 39)) * 2 + 1, int(key_rng.integers(1, 1 << 39)) * 2 + 1,
