@@ -7,6 +7,8 @@ import copy
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -730,6 +732,18 @@ def test_a_missing_or_bad_default_is_a_french_error_for_every_command(params_wit
         assert not out.exists()
     # naming the rule set still works
     assert invoke("structure", "show", "--rules", "variante-2099").exit_code == 0
+
+
+def test_help_shows_the_default_without_loading_the_computation():
+    code = (
+        "import sys\n"
+        "from vsm.cli import cli\n"
+        "cli(['structure', 'compute', '--help'], standalone_mode=False)\n"
+        "print(sorted(m for m in ('pandas', 'pydantic', 'vsm.structure.rules', 'vsm.synth') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert f"[défaut : {default_structure_rules()}]" in squash(done.stdout)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
 
 
 def test_no_structure_rule_set_id_is_written_in_the_code():

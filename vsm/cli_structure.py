@@ -15,10 +15,10 @@ from . import present as fr
 
 class DefaultRules:
     """The --rules default, params/structure.yml's rule set: read when a command runs or its
-    --help shows it (str), not when the CLI starts (that would import pydantic and pandas)."""
+    --help shows it (str), not each time the CLI starts (that would read a YAML file)."""
 
     def __call__(self) -> str:
-        from .structure.rules import default_structure_rules  # here, not at the top: start-up cost (above)
+        from .structure.defaults import default_structure_rules  # here, not at the top: start-up cost (above)
 
         return default_structure_rules()
 

@@ -1,6 +1,7 @@
 """The forfait structure 2023 beside the forfait VSM, through the same stages:
 
-  rules    the rule set (params/rules/structure/), its model, its default (params/structure.yml)
+  defaults the rule set used when none is named (params/structure.yml)
+  rules    the rule set (params/rules/structure/): its model, validated when loaded
   inputs   one row per professional, validated (exact rates)
   compute  each indicator met or not, points per volet, euros: pure and exact
   explain  the computation in French, step by step, and the rule set with its sources
@@ -12,53 +13,38 @@ This file re-exports their public names for the notebooks and tests (``from vsm.
 import compute_structure``); inside vsm/, import from the module that owns the name.
 """
 
-from .compute import (
-    SUMMARY_COLUMNS,
-    compute_structure,
-    met_column,
-    points_column,
-    services_column,
-    total_eur,
-)
-from .explain import describe_structure_rules, explain_structure, explain_structure_row
-from .inputs import (
-    NO,
-    RATE_CONVENTION,
-    STRUCTURE_SCHEMA,
-    YES,
-    InputColumn,
-    input_columns,
-    rate_fractions,
-    read_structure_input,
-    validate_structure_input,
-)
-from .rules import (
-    Criterion,
-    Service,
-    StructureIndicator,
-    StructureRuleSet,
-    default_structure_rules,
-    list_structure_rules,
-    load_structure_rules,
-    structure_rules_dir,
-)
-from .summary import regional_summary
-from .synth import (
-    SYNTH_PARAMS_FILE,
-    load_structure_synth_params,
-    patientele_medecins,
-    synth_indicators,
-    synth_medecins,
-    synthesize_structure,
-)
+from __future__ import annotations
 
-__all__ = [
-    "NO", "RATE_CONVENTION", "STRUCTURE_SCHEMA", "SUMMARY_COLUMNS", "SYNTH_PARAMS_FILE", "YES",
-    "Criterion", "InputColumn", "Service", "StructureIndicator", "StructureRuleSet",
-    "compute_structure", "default_structure_rules", "describe_structure_rules",
-    "explain_structure", "explain_structure_row", "input_columns", "list_structure_rules",
-    "load_structure_rules", "load_structure_synth_params", "met_column",
-    "patientele_medecins", "points_column", "rate_fractions", "read_structure_input",
-    "regional_summary", "services_column", "structure_rules_dir", "synth_indicators",
-    "synth_medecins", "synthesize_structure", "total_eur", "validate_structure_input",
-]
+import importlib
+from typing import Any
+
+# name → the module that owns it. Start-up cost: a name's module is imported when the name is
+# first used (PEP 562), so that `vsm structure … --help` reads the default rule set through
+# vsm.structure.defaults without importing pydantic or pandas, and `vsm structure show` runs
+# without importing vsm.synth.
+_OWNERS = {
+    **dict.fromkeys(("Criterion", "Service", "StructureIndicator", "StructureRuleSet",
+                     "list_structure_rules", "load_structure_rules", "structure_rules_dir"), "rules"),
+    **dict.fromkeys(("DEFAULTS_FILE", "default_structure_rules"), "defaults"),
+    **dict.fromkeys(("NO", "RATE_CONVENTION", "STRUCTURE_SCHEMA", "YES", "InputColumn", "input_columns",
+                     "rate_fractions", "read_structure_input", "validate_structure_input"), "inputs"),
+    **dict.fromkeys(("SUMMARY_COLUMNS", "compute_structure", "met_column", "points_column", "services_column",
+                     "total_eur"), "compute"),
+    **dict.fromkeys(("describe_structure_rules", "explain_structure", "explain_structure_row"), "explain"),
+    **dict.fromkeys(("regional_summary",), "summary"),
+    **dict.fromkeys(("SYNTH_PARAMS_FILE", "load_structure_synth_params", "patientele_medecins", "synth_indicators",
+                     "synth_medecins", "synthesize_structure"), "synth"),
+}
+
+__all__ = sorted(_OWNERS)
+
+
+def __getattr__(name: str) -> Any:
+    owner = _OWNERS.get(name)
+    if owner is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{owner}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

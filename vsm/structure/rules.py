@@ -5,7 +5,7 @@ sets of ``params/rules/*.yml``, so they have their own model here, built from th
 pieces: ``Source``, ``Conflict``, ``documents``, French validation messages). Every number
 of the computation (point value, points, thresholds, the téléservices scoring rule) comes
 from the rule set. The rule set used when none is named is ``params/structure.yml``'s
-(:func:`default_structure_rules`), never a literal of the code.
+(vsm.structure.defaults), never a literal of the code.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import VsmError
-from ..paths import params_dir, read_yaml_file, rules_dir
+from ..paths import rules_dir
 
 # The private helpers of vsm/rules.py this model is built from, imported in this one place:
 # issue 12 makes them public there (_french_error becoming validation_message); switch at merge.
@@ -35,8 +35,8 @@ from ..rules import (
     _read_yaml,
     _Strict,
 )
+from .defaults import default_structure_rules
 
-DEFAULTS_FILE = "structure.yml"  # params/structure.yml: the rule set used when none is named
 IndicatorKind = Literal["declared", "observed", "neutralised", "rate", "count", "services"]
 ServiceKind = Literal["declared", "observed", "neutralised", "rate", "count"]
 
@@ -326,22 +326,6 @@ def _resolve(ref: str | Path) -> Path:
             hint = f" « {text} » est un jeu de règles du forfait VSM (commandes « vsm compute » et « vsm explain »)."
         raise VsmError(f"Jeu de règles du forfait structure inconnu : « {text} ».{hint} Jeux disponibles : {known}.")
     return path
-
-
-def default_structure_rules() -> str:
-    """The id of the rule set used when none is named (``rules`` in params/structure.yml):
-    the default of ``vsm structure --rules`` and the forfait structure of the reports."""
-    path = params_dir() / DEFAULTS_FILE
-    if not path.is_file():
-        raise VsmError(f"Fichier de paramètres introuvable : « {path} » (il nomme le jeu de règles du forfait structure par défaut).")
-    data = read_yaml_file(path, "Fichier de paramètres")
-    ref = data.get("rules") if isinstance(data, dict) else None
-    if not isinstance(ref, str) or not ref.strip():
-        raise VsmError(
-            f"Paramètres incomplets dans « {path} » : clé « rules » absente ou vide "
-            "(l'identifiant d'un jeu de règles de params/rules/structure/)."
-        )
-    return ref.strip()
 
 
 def load_structure_rules(ref: str | Path | None = None) -> StructureRuleSet:
