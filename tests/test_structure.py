@@ -6,6 +6,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from vsm.errors import InputErrors
 from vsm.rules import list_rules
 from vsm.structure import (
     compute_structure,
+    default_structure_rules,
     describe_structure_rules,
     explain_structure,
     input_columns,
@@ -667,8 +671,84 @@ def test_rates_with_many_digits_stay_exact(rules):
     assert results["v2_dmp_met"].tolist() == [True, False]
 
 
-def test_cli_default_rules_is_the_module_default():
-    from vsm import structure
-    from vsm.cli import structure as cli_structure
+# --------------------------------------------------------------------------- the default rule set (params/structure.yml)
 
-    assert cli_structure.DEFAULT_RULES == structure.DEFAULT_RULES
+STRUCTURE_CODE = [REPO_DIR / "vsm" / "cli" / "structure.py", *sorted((REPO_DIR / "vsm" / "structure").glob("*.py"))]
+
+
+@pytest.fixture
+def params_with_variant(tmp_path, monkeypatch):
+    """A params/ folder (VSM_PARAMS) with a second structure rule set, a copy of the shipped one
+    under another id, named as the default by params/structure.yml."""
+    params = tmp_path / "params"
+    shutil.copytree(REPO_DIR / "params", params)
+    data = rules_yaml()
+    data["id"] = "variante-2099"
+    write_yaml(params / "rules" / "structure" / "variante-2099.yml", data)
+    (params / "structure.yml").write_text("rules: variante-2099\n", encoding="utf-8")
+    monkeypatch.setenv("VSM_PARAMS", str(params))
+    return params
+
+
+def test_default_rule_set_is_the_one_params_names():
+    assert default_structure_rules() == yaml.safe_load((REPO_DIR / "params" / "structure.yml").read_text())["rules"]
+    assert load_structure_rules().id == default_structure_rules()
+
+
+def test_changing_params_changes_the_default_everywhere(params_with_variant, input_csv, tmp_path):
+    assert default_structure_rules() == "variante-2099"
+    assert load_structure_rules().id == "variante-2099"
+    results = compute_structure(pd.read_csv(input_csv, dtype=str), load_structure_rules())
+    assert regional_summary(results)["rules"] == "variante-2099"  # no rule set given: the default
+    assert invoke("structure", "show").stdout.startswith("Jeu de règles variante-2099 — ")
+    result = invoke("structure", "compute", "--input", input_csv, "--out", tmp_path / "r.csv")
+    assert result.exit_code == 0, result.output
+    assert "(variante-2099)" in result.stdout
+    result = invoke("structure", "explain", "--input", input_csv, "--ps-id", "A")
+    assert result.exit_code == 0 and "jeu de règles variante-2099" in result.stdout
+    for command in ("compute", "explain", "show", "synth"):
+        result = invoke("structure", command, "--help")
+        assert result.exit_code == 0 and "[défaut : variante-2099]" in squash(result.stdout), (command, result.output)
+    result = invoke("structure", "show", "--rules", "forfait-structure-2023")  # named: the default does not matter
+    assert result.stdout.startswith("Jeu de règles forfait-structure-2023 — ")
+
+
+@pytest.mark.parametrize("content", [None, "", "rules:\n", "rules: 3\n", "autre: x\n", "rules: [a, b]\n", "rules: inconnu\n"])
+def test_a_missing_or_bad_default_is_a_french_error_for_every_command(params_with_variant, input_csv, tmp_path, content):
+    defaults = params_with_variant / "structure.yml"
+    if content is None:
+        defaults.unlink()
+    else:
+        defaults.write_text(content, encoding="utf-8")
+    with pytest.raises(VsmError) as exc:
+        load_structure_rules()
+    assert "structure.yml" in str(exc.value) or "inconnu" in str(exc.value)
+    out = tmp_path / "sortie" / "r.csv"
+    for args in (("compute", "--input", input_csv, "--out", out), ("explain", "--input", input_csv, "--ps-id", "A"),
+                 ("show",), ("synth", "--patientele", input_csv, "--out", out)):
+        result = invoke("structure", *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith("Erreur : ") and "Traceback" not in result.output, (args, result.output)
+        assert not out.exists()
+    # naming the rule set still works
+    assert invoke("structure", "show", "--rules", "variante-2099").exit_code == 0
+
+
+def test_help_shows_the_default_without_loading_the_computation():
+    code = (
+        "import sys\n"
+        "from vsm.cli import cli\n"
+        "cli(['structure', 'compute', '--help'], standalone_mode=False)\n"
+        "print(sorted(m for m in ('pandas', 'pydantic', 'vsm.structure.rules', 'vsm.synth') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert f"[défaut : {default_structure_rules()}]" in squash(done.stdout)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_no_structure_rule_set_id_is_written_in_the_code():
+    ids = [path.stem for path in (REPO_DIR / "params" / "rules" / "structure").glob("*.yml")]
+    assert ids
+    for path in STRUCTURE_CODE:
+        text = path.read_text(encoding="utf-8")
+        assert not [i for i in ids if i in text], path

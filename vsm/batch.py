@@ -67,7 +67,10 @@ from .store import (
     structure_results_path,
     write_table,
 )
-from .structure import compute_structure, load_structure_rules, read_structure_input, synthesize_structure
+from .structure.compute import compute_structure
+from .structure.inputs import read_structure_input
+from .structure.rules import load_structure_rules
+from .structure.synth import synthesize_structure
 
 REGIONAL_NOTEBOOK = NOTEBOOKS_DIR / "rapport_regional.ipynb"
 NATIONAL_NOTEBOOK = NOTEBOOKS_DIR / "synthese_nationale.ipynb"
@@ -195,11 +198,13 @@ def structure_indicators(demo_patientele: Path) -> Path:
     return path
 
 
-def ensure_structure(results_dir: Path, indicators: Path, say: Callable[[str], None] = lambda _text: None) -> Path:
-    """Compute the forfait structure of ``indicators`` into
-    ``<results_dir>/../<structure rule set>/resultats.parquet`` (with a small JSON beside it
-    naming the rule set and the input). Returns the results path."""
-    rules = load_structure_rules()
+def ensure_structure(
+    results_dir: Path, indicators: Path, say: Callable[[str], None] = lambda _text: None, rules_ref: str | None = None
+) -> Path:
+    """Compute the forfait structure of ``indicators`` under the rule set ``rules_ref`` (None:
+    params/structure.yml's) into ``<results_dir>/../<structure rule set>/resultats.parquet``
+    (with a small JSON beside it naming the rule set and the input). Returns the results path."""
+    rules = load_structure_rules(rules_ref)
     out = absolute(structure_results_path(results_dir, rules.id))
     check_results_file(out, (indicators,))
     check_results_file(out.with_suffix(".json"), (indicators,))
@@ -554,6 +559,7 @@ def run_batch(
     structure: Path | None = None,
     render: bool = True,
     engine: str = "auto",
+    structure_rules: str | None = None,
 ) -> BatchOutcome:
     """Parameters already validated: compute (once) or reuse the results, write the payment
     lists, compute the forfait structure, run every notebook, then render them."""
@@ -567,19 +573,21 @@ def run_batch(
         clean_tmp_files(out_dir / rules.id)  # what an interrupted batch left behind
         clean_leftovers(out_dir / "index.html")
         return _run_batch_locked(
-            rules, periods, regions, results_dir, out_dir, workers, feeds, patientele, progress, say, structure, render, engine
+            rules, periods, regions, results_dir, out_dir, workers, feeds, patientele, progress, say, structure, render, engine,
+            structure_rules,
         )
 
 
 def _run_batch_locked(
-    rules, periods, regions, results_dir, out_dir, workers, feeds, patientele, progress, say, structure, render, engine
+    rules, periods, regions, results_dir, out_dir, workers, feeds, patientele, progress, say, structure, render, engine,
+    structure_rules=None,
 ) -> BatchOutcome:
     started = time.perf_counter()
     check_templates()
     manifest = ensure_results(rules, results_dir, feeds, patientele, say=say)
     if structure is None and feeds is None:
         structure = structure_indicators(ensure_demo_data()[1])
-    structure_results = ensure_structure(results_dir, structure, say=say) if structure is not None else None
+    structure_results = ensure_structure(results_dir, structure, say=say, rules_ref=structure_rules) if structure is not None else None
     write_all_payments(rules, periods, regions, results_dir, out_dir)
     jobs = plan(rules, periods, regions, results_dir, out_dir, manifest, structure_results)
     begun = time.perf_counter()

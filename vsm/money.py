@@ -76,9 +76,15 @@ def round_cent(value: Fraction | Decimal | int) -> Decimal:
 def mean_eur(amounts: Iterable[Decimal]) -> Decimal | None:
     """Exact mean, rounded once to the cent (half up); None for no amount."""
     amounts = list(amounts)
-    if not amounts:
+    return mean_of_total(total_eur(amounts), len(amounts))
+
+
+def mean_of_total(total: Decimal, n: int) -> Decimal | None:
+    """``total`` shared among ``n`` professionals, exact, rounded once to the cent (half up);
+    None when there is nobody (a mean of nothing is not 0,00 €: the caller says what to show)."""
+    if n == 0:
         return None
-    return round_cent(Fraction(total_eur(amounts)) / len(amounts))
+    return round_cent(Fraction(total) / n)
 
 
 def median_eur(amounts: Iterable[Decimal]) -> Decimal | None:

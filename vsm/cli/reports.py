@@ -34,6 +34,10 @@ from ..errors import VsmError
     help="Indicateurs du forfait structure par médecin (CSV ou Parquet) ; défaut : indicateurs synthétiques "
     "des médecins de démonstration (sans --feeds), aucun sinon.",
 )
+@click.option(
+    "--structure-rules", "structure_rules", default=None,
+    help="Jeu de règles du forfait structure (identifiant ou fichier) ; défaut : celui de params/structure.yml.",
+)
 @click.option("--render/--no-render", "render", default=True, help="Mettre en page chaque rapport en HTML et PDF (défaut : oui).")
 @click.option(
     "--moteur", "engine", type=click.Choice(["auto", "quarto", "integre", "nbconvert"]), default="auto", show_default=True,
@@ -41,7 +45,8 @@ from ..errors import VsmError
     "« nbconvert » est son ancien nom).",
 )
 @click.option("--progress/--no-progress", default=True, help="Barre de progression.")
-def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path, patientele_path, structure_path, render, engine, progress) -> None:
+def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path, patientele_path, structure_path, structure_rules, render,
+            engine, progress) -> None:
     """Exécute les rapports régionaux et la synthèse nationale (notebooks) de chaque période,
     puis les met en page en HTML et PDF.
 
@@ -61,6 +66,10 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
     batch.check_extracts(feeds_path, patientele_path)
     if structure_path is not None and not Path(structure_path).is_file():
         raise VsmError(f"--structure : « {structure_path} » introuvable.")
+    if structure_rules is not None:
+        from ..structure.rules import load_structure_rules
+
+        structure_rules = load_structure_rules(structure_rules).id  # unknown id or bad file → French error, now
     batch.check_templates()
     # Relative paths (and the defaults ./reports and ./data/resultats/<rules>) are resolved
     # against the caller's working directory, once, here; outputs are checked before anything runs.
@@ -90,6 +99,7 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
         progress=progress,
         say=click.echo,
         structure=structure_path,
+        structure_rules=structure_rules,
         render=render,
         engine=engine,
     )

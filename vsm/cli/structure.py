@@ -12,12 +12,21 @@ import click
 
 from .. import present as fr
 
-# The default rule set's id (vsm.structure.DEFAULT_RULES), repeated here so that the CLI
-# starts without importing pandas; a test keeps the two equal.
-DEFAULT_RULES = "forfait-structure-2023"
+
+class DefaultRules:
+    """The --rules default, params/structure.yml's rule set: read when a command runs or its
+    --help shows it (str), not each time the CLI starts (that would read a YAML file)."""
+
+    def __call__(self) -> str:
+        from ..structure.defaults import default_structure_rules  # here, not at the top: start-up cost (above)
+
+        return default_structure_rules()
+
+    __str__ = __call__
+
 
 RULES = click.option(
-    "--rules", "rules_ref", default=DEFAULT_RULES, show_default=True,
+    "--rules", "rules_ref", default=DefaultRules(), show_default=True,
     help="Jeu de règles du forfait structure : identifiant (params/rules/structure/) ou chemin d'un fichier YAML.",
 )
 INPUT = click.option(
@@ -32,7 +41,9 @@ def structure() -> None:
 
 
 def _load(rules_ref: str, input_path: Path):
-    from ..structure import compute_structure, load_structure_rules, read_structure_input
+    from ..structure.compute import compute_structure
+    from ..structure.inputs import read_structure_input
+    from ..structure.rules import load_structure_rules
 
     rules = load_structure_rules(rules_ref)
     table = read_structure_input(input_path, rules)
@@ -47,7 +58,8 @@ def compute_cmd(rules_ref: str, input_path: Path, out_path: Path) -> None:
     """Calcule le forfait structure de chaque professionnel et écrit les résultats."""
     from ..outputs import absolute
     from ..store import check_output_path, check_results_file, write_table
-    from ..structure import _mean_eur, total_eur
+    from ..structure.compute import total_eur
+    from ..money import mean_of_total
 
     check_output_path(out_path)
     check_results_file(absolute(out_path), (absolute(input_path),))  # before anything is read
@@ -61,7 +73,7 @@ def compute_cmd(rules_ref: str, input_path: Path, out_path: Path) -> None:
         f"{fr.integer(met)} atteignent le volet 1, {fr.integer(n - met)} ne l'atteignent pas (aucun versement)."
     )
     amount = total_eur(results)
-    mean = f", soit {fr.eur(_mean_eur(amount, paid))} en moyenne par professionnel payé" if paid else ""
+    mean = f", soit {fr.eur(mean_of_total(amount, paid))} en moyenne par professionnel payé" if paid else ""
     click.echo(f"Montant total : {fr.eur(amount)} pour {fr.integer(paid)} professionnels{mean}.")
     click.echo(f"Résultats écrits dans {out_path}.")
 
@@ -72,7 +84,7 @@ def compute_cmd(rules_ref: str, input_path: Path, out_path: Path) -> None:
 @click.option("--ps-id", "ps_id", required=True, help="Identifiant du professionnel (RPPS).")
 def explain_cmd(rules_ref: str, input_path: Path, ps_id: str) -> None:
     """Explique pas à pas le forfait structure d'un professionnel, sources à l'appui."""
-    from ..structure import explain_structure
+    from ..structure.explain import explain_structure
 
     rules, results = _load(rules_ref, input_path)
     click.echo(explain_structure(results, rules, ps_id))
@@ -82,7 +94,8 @@ def explain_cmd(rules_ref: str, input_path: Path, ps_id: str) -> None:
 @RULES
 def show_cmd(rules_ref: str) -> None:
     """Affiche chaque valeur du jeu de règles avec sa source."""
-    from ..structure import describe_structure_rules, load_structure_rules
+    from ..structure.explain import describe_structure_rules
+    from ..structure.rules import load_structure_rules
 
     click.echo(describe_structure_rules(load_structure_rules(rules_ref)))
 
@@ -100,7 +113,8 @@ def synth_cmd(scale: str, seed: int, patientele_path: Path | None, rules_ref: st
     """Écrit des indicateurs synthétiques du forfait structure, calibrés (params/synth_structure.yml)."""
     from ..outputs import absolute
     from ..store import check_output_path, check_results_file
-    from ..structure import load_structure_rules, synthesize_structure
+    from ..structure.rules import load_structure_rules
+    from ..structure.synth import synthesize_structure
 
     check_output_path(out_path)
     check_results_file(absolute(out_path), (absolute(patientele_path),))  # before anything is generated

@@ -420,7 +420,8 @@ def structure_population(results: pd.DataFrame, rules, scope: str) -> tuple[Popu
     """Groups of a region's forfait structure results: everyone, the paid, each bracket of
     points (those of vsm.structure.regional_summary) and each indicator met.
     Returns (population, [(bracket group, label)], [(volet, indicator, group)])."""
-    from ..structure import met_column, regional_summary
+    from ..structure.compute import met_column
+    from ..structure.summary import regional_summary
 
     n = len(results)
     points = results["total_points"].to_numpy(dtype=np.int64) if n else np.zeros(0, dtype=np.int64)

@@ -17,7 +17,7 @@ from ..errors import VsmError
 from ..explain import explain_row
 from ..regions import Region, load_regions, normalize_region
 from ..rules import RuleSet
-from ..structure import load_structure_rules
+from ..structure.rules import load_structure_rules
 from ..words import band_label, majoration_label, reached_label, threshold_percent
 from .charts import patientele_histogram, share_histogram, structured_histogram
 from .data import NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, load_period, region_rows, report_parameters

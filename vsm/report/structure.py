@@ -14,7 +14,9 @@ from ..display import Prose, md_escape
 from ..errors import VsmError
 from ..money import mean_eur, share
 from ..store import read_results
-from ..structure import DEFAULT_RULES, load_structure_rules, total_eur
+from ..structure.compute import total_eur
+from ..structure.defaults import default_structure_rules
+from ..structure.rules import load_structure_rules
 from .data import resolve_path
 from .display import Headcount, Table, small, threshold
 from .figures import figure_text, table
@@ -114,10 +116,10 @@ def structure_section(
 
 def structure_rules_of(structure: pd.DataFrame | None) -> str:
     """The forfait structure rule set of these results: the one they were computed with
-    (recorded beside them, or given to the report), else vsm.structure's default."""
+    (recorded beside them, or given to the report), else params/structure.yml's default."""
     if structure is None:
-        return DEFAULT_RULES
-    return str(structure.attrs.get("structure_rules") or DEFAULT_RULES)
+        return default_structure_rules()
+    return str(structure.attrs.get("structure_rules") or default_structure_rules())
 
 
 def read_structure_results(path: str | Path | None, rules: str | None = None) -> pd.DataFrame | None:
