@@ -10,7 +10,7 @@ import pytest
 from conftest import counts, norm, squash
 from vsm.errors import VsmError
 from vsm.explain import explain, explain_row
-from vsm.words import describe_rules
+from vsm.rules.words import describe_rules
 from vsm.forfait import compute
 from vsm.rules import load_rules
 

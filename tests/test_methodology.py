@@ -1,4 +1,4 @@
-"""vsm.report.methodology, vsm.report.demos and vsm.words: what the methodology notebook shows, checked against the note (002)."""
+"""vsm.report.methodology, vsm.report.demos and vsm.rules.words: what the methodology notebook shows, checked against the note (002)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fractions import Fraction
 import pandas as pd
 import pytest
 
-from vsm import words
+from vsm.rules import words
 from vsm.display import Prose, md_escape
 from vsm.report import demos as d
 from vsm.report import methodology as m

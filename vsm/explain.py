@@ -1,6 +1,6 @@
 """Explanations in French: how a professional's forfait was computed, step by step, each
-step with its figures and the passage of the rule it applies (cited by vsm.words.cite; a
-rule set as text is vsm.words.describe_rules)."""
+step with its figures and the passage of the rule it applies (cited by vsm.rules.words.cite; a
+rule set as text is vsm.rules.words.describe_rules)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pandas as pd
 from . import present as fr
 from .errors import VsmError
 from .rules import RuleSet
-from .words import cite, observation
+from .rules.words import cite, observation
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def rules_list() -> None:
 @click.argument("ref")
 def rules_show(ref: str) -> None:
     """Affiche chaque valeur d'un jeu de règles avec sa source."""
-    from ..words import describe_rules
+    from ..rules.words import describe_rules
     from ..rules import load_rules
 
     click.echo(describe_rules(load_rules(ref)))

@@ -31,7 +31,7 @@ import from the module that owns a name.
 
 from ..display import Prose, md_escape  # noqa: F401
 from ..money import mean_eur, median_eur  # noqa: F401
-from ..words import band_label, methodology_frame, source_label  # noqa: F401
+from ..rules.words import band_label, methodology_frame, source_label  # noqa: F401
 from .charts import (  # noqa: F401
     all_masked,
     count_axis,
@@ -79,7 +79,7 @@ from .plan import (  # noqa: F401
 )
 from .regional import RegionalReport, cases_markdown, regional_report, worked_cases  # noqa: F401
 from .titles import scope_markdown, title_facts, title_markdown  # noqa: F401
-from ..words import threshold_percent  # noqa: F401
+from ..rules.words import threshold_percent  # noqa: F401
 
 __all__ = [
     "couple_regions",

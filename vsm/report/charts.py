@@ -19,7 +19,7 @@ from .. import present as fr
 from ..display import Prose
 from ..regions import load_regions
 from ..rules import RuleSet
-from ..words import majoration_label, reached_label, threshold_percent
+from ..rules.words import majoration_label, reached_label, threshold_percent
 from .data import NATIONAL, NATIONAL_NAME, NEAR_WIDTH, SHARE_CLIP, ZERO_BAR, ints, region_rows
 from .display import Chart, chart_minimum, symbol, threshold
 from .figures import key_figures

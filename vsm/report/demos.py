@@ -14,7 +14,7 @@ import pandas as pd
 from .. import present as fr
 from ..forfait import compute
 from ..rules import RuleSet
-from ..words import COMPARISON_SIGNS, yes_no
+from ..rules.words import COMPARISON_SIGNS, yes_no
 
 
 def _counts(rows: list[dict]) -> pd.DataFrame:

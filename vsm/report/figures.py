@@ -20,7 +20,7 @@ from ..errors import VsmError
 from ..money import mean_eur, median_eur, missing_to_meet, share, total_eur
 from ..regions import load_regions, normalize_region
 from ..rules import RuleSet
-from ..words import majoration_label, reached_label, threshold_percent
+from ..rules.words import majoration_label, reached_label, threshold_percent
 from .data import ABSENT, KEPT_REASONS, NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, region_rows
 from .display import Headcount, Table, format_cell, symbol
 from .plan import Population, Secrecy, absent_population, counted, group_importance, population, publish, tied, tier_rows, typed_frame

@@ -1,4 +1,4 @@
-"""What notebooks/methodologie.ipynb shows besides the rules themselves (vsm.words) and the
+"""What notebooks/methodologie.ipynb shows besides the rules themselves (vsm.rules.words) and the
 demonstrations (vsm.report.demos): the rule set's identity, the note's worked examples, its
 errata and the conflicts between sources, as French tables and texts.
 
@@ -23,7 +23,7 @@ from ..forfait import compute
 from ..money import round_cent
 from ..paths import PROJECT_DIR
 from ..rules import RuleSet, list_rules, load_rules
-from ..words import COMPARISON_SIGNS, observation, yes_no
+from ..rules.words import COMPARISON_SIGNS, observation, yes_no
 
 
 def _relative(path: str) -> str:

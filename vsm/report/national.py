@@ -11,7 +11,7 @@ import pandas as pd
 from ..display import Prose
 from ..regions import load_regions
 from ..rules import RuleSet
-from ..words import reached_label
+from ..rules.words import reached_label
 from .charts import regions_amounts_chart, regions_rates_chart
 from .data import NATIONAL, NATIONAL_NAME, UNKNOWN_REGION, load_period, region_rows, report_parameters
 from .display import Chart, Table, count_table

@@ -29,7 +29,7 @@ from .. import secrecy
 from ..money import meets
 from ..regions import load_regions
 from ..rules import RuleSet
-from ..words import band_label
+from ..rules.words import band_label
 from .data import ABSENT, NATIONAL, NEAR_WIDTH, SHARE_CLIP, UNKNOWN_REGION, ints
 from .display import Headcount, chart_minimum, format_cell, small, symbol, threshold
 

@@ -18,7 +18,7 @@ from ..explain import explain_row
 from ..regions import Region, load_regions, normalize_region
 from ..rules import RuleSet
 from ..structure.rules import load_structure_rules
-from ..words import band_label, majoration_label, reached_label, threshold_percent
+from ..rules.words import band_label, majoration_label, reached_label, threshold_percent
 from .charts import patientele_histogram, share_histogram, structured_histogram
 from .data import NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, load_period, region_rows, report_parameters
 from .display import Chart, Table, count_table, chart_minimum, threshold

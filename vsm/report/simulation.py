@@ -42,7 +42,7 @@ from . import display as dp
 from . import figures as fg
 from . import data as rd
 from . import plan as sp
-from .. import words
+from ..rules import words
 from .. import present as fr
 from .. import secrecy
 from ..display import Prose

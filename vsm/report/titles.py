@@ -9,7 +9,7 @@ import datetime as dt
 from .. import present as fr
 from ..display import Prose, md_escape
 from ..rules import RuleSet
-from ..words import POPULATION_WORDS, methodology_frame, rule_summary_markdown
+from ..rules.words import POPULATION_WORDS, methodology_frame, rule_summary_markdown
 from .data import NATIONAL, NATIONAL_NAME, PAYMENTS_FILE, region_of
 from .display import Table, threshold
 from .figures import exclusions_frame, table, without_patientele_frame

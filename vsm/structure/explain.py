@@ -11,9 +11,9 @@ import pandas as pd
 
 from .. import present as fr
 from ..errors import VsmError
-from ..explain import Step, param_lines
+from ..explain import Step
 from .compute import met_column, points_column, services_column
-from ..words import cite
+from ..rules.words import cite, param_lines
 from .rules import Criterion, StructureIndicator, StructureRuleSet
 
 

@@ -23,9 +23,9 @@ from fractions import Fraction
 
 import pandas as pd
 
-from . import present as fr
-from .display import md_escape, md_escape_keep_bold
-from .rules import RuleSet, Source
+from .. import present as fr
+from ..display import md_escape, md_escape_keep_bold
+from .model import RuleSet, Source
 
 SECTIONS = (
     "Éligibilité",
