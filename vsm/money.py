@@ -31,6 +31,11 @@ def to_cents(amount: Decimal) -> int:
     return int((amount * 100).to_integral_value())
 
 
+def cent_eur(cents: int) -> Decimal:
+    """Integer cents → exact Decimal euros with two decimals (12345 → 123.45)."""
+    return Decimal(int(cents)).scaleb(-2)
+
+
 def cents_to_eur(cents: np.ndarray) -> np.ndarray:
     """Integer cents → Decimal euros with exactly two decimals (an object array; each distinct
     amount is converted once)."""
@@ -39,7 +44,7 @@ def cents_to_eur(cents: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=object)
     distinct, positions = np.unique(cents, return_inverse=True)
     euros = np.empty(len(distinct), dtype=object)
-    euros[:] = [Decimal(int(c)).scaleb(-2) for c in distinct]
+    euros[:] = [cent_eur(c) for c in distinct]
     return euros[positions.reshape(-1)]
 
 

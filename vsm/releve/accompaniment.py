@@ -13,7 +13,8 @@ from ..forfait import COUNT_COLUMNS, meets
 from ..regions import normalize_region
 from ..outputs import atomic_path
 from ..rules import RuleSet
-from .gaps import euros, gaps
+from ..money import cent_eur
+from .gaps import gaps
 from .settings import Margins, load_margins
 
 ACCOMPANIMENT_NAME = "a_accompagner.csv"
@@ -65,9 +66,9 @@ def accompaniment(results, rules: RuleSet, period: str, region: str | None = Non
             "patients_mt_ald": int(ald[i]),
             "dmp_vsm": int(fed[i]),
             "dmp_vsm_structured": int(structured[i]),
-            "verse_eur": euros(now),
-            "verse_si_atteint_eur": euros(then),
-            "enjeu_eur": euros(then - now),
+            "verse_eur": cent_eur(now),
+            "verse_si_atteint_eur": cent_eur(then),
+            "enjeu_eur": cent_eur(then - now),
             "_stake": then - now,
         })
     frame = pd.DataFrame(records, columns=[*ACCOMPANIMENT_COLUMNS, "_stake"])

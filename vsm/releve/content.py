@@ -26,7 +26,8 @@ from ..display import md_escape
 from ..report.data import load_period, resolve_path
 from ..report.display import Table
 from ..rules import RuleSet, load_rules
-from .gaps import euros, gaps, paid_cents
+from ..money import cent_eur
+from .gaps import gaps, paid_cents
 from .settings import Contacts, load_contacts
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")  # a ps_id usable as a file name
@@ -134,12 +135,12 @@ def _period_statement(batch: Batch, period: str, ps_id: str) -> PeriodStatement:
         row.pop("complement_eur", None)
     g = batch.gaps[period]
     out = PeriodStatement(period, row, explain_row(row, rules, period), next_level=int(g.next_level[position]))
-    now = euros(g.payable_cents[position])
+    now = cent_eur(g.payable_cents[position])
     if g.dmp_needed[position] > 0:
         level = rules.tiers.levels[out.next_level - 1]
-        out.gaps.append(Gap("palier", int(g.dmp_needed[position]), fr.fraction(level.min_share), now, euros(g.tier_payable_cents[position])))
+        out.gaps.append(Gap("palier", int(g.dmp_needed[position]), fr.fraction(level.min_share), now, cent_eur(g.tier_payable_cents[position])))
     if g.structured_needed[position] > 0:
-        out.gaps.append(Gap("majoration", int(g.structured_needed[position]), "la majoration", now, euros(g.majoration_payable_cents[position])))
+        out.gaps.append(Gap("majoration", int(g.structured_needed[position]), "la majoration", now, cent_eur(g.majoration_payable_cents[position])))
     return out
 
 

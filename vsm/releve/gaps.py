@@ -109,6 +109,3 @@ def gaps(table, rules: RuleSet, period: str) -> Gaps:
 
 
 
-def euros(cents: int) -> Decimal:
-    """Integer cents as exact euros."""
-    return Decimal(int(cents)).scaleb(-2)

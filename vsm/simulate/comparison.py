@@ -5,17 +5,17 @@ changes, the cost of each sweep value."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
 
+from ..money import cent_eur, mean_of_total, median_eur, round_cent
 from ..rules import RuleSet
 from .engine import Engine, Payments
 from .sweep import Sweep, exact_number, exact_text
 
 NATIONAL = "national"
-CENT = Decimal("0.01")
 
 
 @dataclass
@@ -75,35 +75,19 @@ def compare(baseline: Payments, scenario: Payments) -> Comparison:
     return Comparison(ids, region, bt, st, bc, sc)
 
 
-def _eur(cents: int) -> Decimal:
-    return Decimal(int(cents)).scaleb(-2)
-
-
-def _round_cent(value: Fraction) -> Decimal:
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def _mean(cents: np.ndarray) -> Decimal | None:
-    if not len(cents):
-        return None
-    return _round_cent(Fraction(int(cents.sum()), len(cents) * 100))
+    return mean_of_total(cent_eur(int(cents.sum())), len(cents))
 
 
 def _median(cents: np.ndarray) -> Decimal | None:
-    if not len(cents):
-        return None
-    ordered = np.sort(cents)
-    mid = len(ordered) // 2
-    if len(ordered) % 2:
-        return _eur(int(ordered[mid]))
-    return _round_cent(Fraction(int(ordered[mid - 1]) + int(ordered[mid]), 200))
+    return median_eur(cent_eur(c) for c in cents)
 
 
 def change_percent(change: Decimal, baseline: Decimal) -> Decimal | None:
     """Change in cost as a percentage of the baseline, rounded once to 0.01 (half up)."""
     if baseline == 0:
         return None
-    return _round_cent(Fraction(change) * 100 / Fraction(baseline))
+    return round_cent(Fraction(change) * 100 / Fraction(baseline))
 
 
 def summary_figures(c: Comparison, mask: np.ndarray | None = None) -> dict:
@@ -112,7 +96,7 @@ def summary_figures(c: Comparison, mask: np.ndarray | None = None) -> dict:
         mask = np.ones(len(c.ps_id), dtype=bool)
     b, s = c.baseline_cents[mask], c.scenario_cents[mask]
     d = s - b
-    cost_b, cost_s = _eur(int(b.sum())), _eur(int(s.sum()))
+    cost_b, cost_s = cent_eur(int(b.sum())), cent_eur(int(s.sum()))
     change = cost_s - cost_b
     gains, losses = d[d > 0], -d[d < 0]
     return {
@@ -177,7 +161,7 @@ def sweep_rows(sweep: Sweep, engine: Engine, baseline: RuleSet, periods: list[st
                 "period": pid,
                 "rules": rules_id,
                 "paid": int((pay.payable_cents > 0).sum()),
-                "cost_eur": _eur(int(pay.payable_cents.sum())),
+                "cost_eur": cent_eur(int(pay.payable_cents.sum())),
             })
     return rows
 
