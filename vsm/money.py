@@ -13,9 +13,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import math
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -56,6 +57,34 @@ def total_cents(cents: np.ndarray) -> Decimal:
 def total_eur(amounts: Iterable[Decimal]) -> Decimal:
     """Exact sum of Decimal euros (0,00 € for none)."""
     return sum(amounts, Decimal("0.00"))
+
+
+# --------------------------------------------------------------------------- reading an amount
+
+
+def parse_eur(value: Any, maximum: Decimal, where: str = "") -> Decimal:
+    """'1500.00', ' 2250.5 ' or 1500 → Decimal euros with two decimals; at most two decimals,
+    never negative, at most ``maximum`` (``where`` says whose bound it is, e.g. « dans un jeu
+    de règles »). Raises ValueError with a French message. The one reader of an amount that a
+    user writes (rule sets, amounts already paid)."""
+    if isinstance(value, bool):
+        raise ValueError("un montant est attendu, pas vrai/faux")
+    shown = str(value).strip()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"« {value} » n'est pas un montant en euros (écrire par exemple « 1500.00 »)")
+    try:
+        amount = Decimal(shown) if len(shown) <= 40 else Decimal("NaN")
+    except InvalidOperation:
+        raise ValueError(f"« {value} » n'est pas un montant en euros (écrire par exemple « 1500.00 »)") from None
+    if not amount.is_finite():
+        raise ValueError(f"« {value} » n'est pas un montant en euros (écrire par exemple « 1500.00 »)")
+    if amount < 0:
+        raise ValueError(f"« {value} » : le montant doit être positif ou nul")
+    if amount > maximum:
+        raise ValueError(f"« {value} » : montant déraisonnable (au plus {maximum} €{' ' + where if where else ''})")
+    if amount != amount.quantize(CENT):
+        raise ValueError(f"« {value} » : un montant a au plus deux décimales (centimes)")
+    return amount.quantize(CENT)
 
 
 # --------------------------------------------------------------------------- rounding

@@ -7,14 +7,15 @@ line 1, the first data row line 2); in Parquet, the data row counted from 1.
 from __future__ import annotations
 
 import csv
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import MAX_LISTED_ERRORS, InputErrors, VsmError  # noqa: F401 (MAX_LISTED_ERRORS: structure.py reads it here)
+from ..errors import MAX_LISTED_ERRORS, InputErrors, VsmError
+from ..money import parse_eur
 from ..paths import count_maximum
 from .schema import COUNT_COLUMNS, COUNTS_REQUIRED, COUNTS_SCHEMA, INTEGER_PATTERN, WHITESPACE, spaced
 
@@ -224,22 +225,6 @@ def read_counts(path: Path | str) -> pd.DataFrame:
     return validate_counts(frame, source=str(path), kind=kind, maximum=count_maximum())
 
 
-def parse_money(text: object) -> Decimal:
-    """'2250.00' → Decimal; raises ValueError with a French message."""
-    shown = str(text).strip()
-    try:
-        value = Decimal(shown) if len(shown) <= 40 else Decimal("NaN")
-    except InvalidOperation:
-        raise ValueError(f"« {text} » n'est pas un montant") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"« {text} » n'est pas un montant positif en euros et centimes")
-    if value > MAX_PAID:
-        raise ValueError(f"« {text} » est trop grand (au plus {MAX_PAID} €)")
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError(f"« {text} » n'est pas un montant positif en euros et centimes")
-    return value.quantize(Decimal("0.01"))
-
-
 def read_paid(path: Path | str) -> pd.DataFrame:
     """Results of an earlier period (ps_id, amount_eur) → amounts already paid, validated."""
     frame, kind = read_table(path)
@@ -250,7 +235,7 @@ def read_paid(path: Path | str) -> pd.DataFrame:
     amounts = []
     for i, raw in enumerate(frame["amount_eur"].tolist()):
         try:
-            amounts.append(parse_money(raw))
+            amounts.append(parse_eur(raw, MAX_PAID))
         except ValueError as exc:
             problems.append((i, f"colonne « amount_eur » : {exc}"))
             amounts.append(Decimal("0.00"))

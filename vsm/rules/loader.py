@@ -137,14 +137,17 @@ def load_rules(ref: str | Path) -> RuleSet:
         digest.update(file.name.encode())
         digest.update(b"\0")
         digest.update(file.read_bytes())
+    return validated(RuleSet, {**raw, "path": str(path), "files": tuple(str(f) for f in files), "sha256": digest.hexdigest()}, path)
+
+
+def validated(model, data: dict, path: Path):
+    """``model`` (a rule-set class) built from ``data`` read from ``path``; a VsmError listing
+    every problem, in French, when the data does not fit (the VSM and structure rule sets)."""
     try:
-        rules = RuleSet.model_validate(
-            {**raw, "path": str(path), "files": tuple(str(f) for f in files), "sha256": digest.hexdigest()}
-        )
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = "\n".join(f"  - {validation_message(err)}" for err in exc.errors())
         raise VsmError(f"Jeu de règles « {path} » invalide :\n{problems}") from None
-    return rules
 
 
 def list_rules() -> list[RuleSet]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from ..errors import VsmError
+from ..money import parse_eur
 from ..paths import count_maximum
 
 # --------------------------------------------------------------------------- value types
@@ -63,27 +64,12 @@ def parse_fraction(value: Any) -> Fraction:
     raise ValueError(f"« {value} » n'est pas une part lisible (écrire par exemple « 1/3 », « 0.9 » ou « 50 % »)")
 
 
-def _parse_money(value: Any) -> Decimal:
-    """'1500.00' or 1500 → Decimal('1500.00'); at most two decimals, never negative."""
-    if isinstance(value, bool):
-        raise ValueError("un montant est attendu, pas vrai/faux")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"« {value} » n'est pas un montant en euros (écrire par exemple « 1500.00 »)")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"« {value} » n'est pas un montant en euros (écrire par exemple « 1500.00 »)") from None
-    if not amount.is_finite() or amount < 0:
-        raise ValueError(f"« {value} » : le montant doit être positif ou nul")
-    if amount > MAX_RULE_AMOUNT:
-        raise ValueError(f"« {value} » : montant déraisonnable (au plus {MAX_RULE_AMOUNT} € dans un jeu de règles)")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(f"« {value} » : un montant a au plus deux décimales (centimes)")
-    return amount.quantize(Decimal("0.01"))
+def _rule_amount(value: Any) -> Decimal:
+    return parse_eur(value, MAX_RULE_AMOUNT, "dans un jeu de règles")
 
 
 Share = Annotated[Fraction, BeforeValidator(parse_fraction)]
-Money = Annotated[Decimal, BeforeValidator(_parse_money)]
+Money = Annotated[Decimal, BeforeValidator(_rule_amount)]
 Comparison = Literal[">=", ">"]
 
 

@@ -15,24 +15,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..errors import VsmError
 from ..paths import rules_dir
-
-from ..rules import (
-    BoolParam,
-    Conflict,
-    Money,
-    PositiveIntParam,
-    RuleSet,
-    Source,
-    ThresholdParam,
-    validation_message,
-    Param,
-    read_rules_file,
-    StrictModel,
-)
+from ..rules.loader import read_rules_file, validated
+from ..rules.model import BoolParam, Conflict, Money, Param, PositiveIntParam, RuleSet, Source, StrictModel, ThresholdParam
 from .defaults import default_structure_rules
 
 IndicatorKind = Literal["declared", "observed", "neutralised", "rate", "count", "services"]
@@ -331,14 +319,7 @@ def load_structure_rules(ref: str | Path | None = None) -> StructureRuleSet:
     a VsmError lists every problem, in French."""
     path = _resolve(default_structure_rules() if ref is None else ref)
     raw = read_rules_file(path)
-    try:
-        rules = StructureRuleSet.model_validate(
-            {**raw, "path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-        )
-    except ValidationError as exc:
-        problems = "\n".join(f"  - {validation_message(err)}" for err in exc.errors())
-        raise VsmError(f"Jeu de règles « {path} » invalide :\n{problems}") from None
-    return rules
+    return validated(StructureRuleSet, {**raw, "path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}, path)
 
 
 def list_structure_rules() -> list[StructureRuleSet]:
