@@ -621,11 +621,11 @@ def test_introduction_follows_the_rule_set_population_and_the_secrecy_threshold(
 def test_forfait_structure_rule_set_is_a_parameter(demo, tmp_path):
     import shutil
 
-    from vsm.structure import DEFAULT_RULES
+    from vsm.structure.defaults import default_structure_rules
 
     folder, structure = demo
     report = regional(demo, "11")  # no JSON beside these results: the structure's default rule set
-    assert r.structure.structure_rules_of(report.structure_results) == DEFAULT_RULES
+    assert r.structure.structure_rules_of(report.structure_results) == default_structure_rules()
     given = r.regional_report("medecins-2024", "P1", "11", folder, structure, structure_rules="absent-2099")
     assert given.structure_results.attrs["structure_rules"] == "absent-2099"
     with pytest.raises(VsmError, match="absent-2099"):

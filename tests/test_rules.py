@@ -337,3 +337,34 @@ def test_structured_threshold_conflict_is_recorded(rule_id):
     assert any("plus d'un tiers" in q for q in quotes)
     assert any("au moins 1/3" in q or "strictement moins d'1/3" in q for q in quotes)
     assert conflict.summary and conflict.chosen
+
+
+# --------------------------------------------------------------------------- the default rule set (params/vsm.yml)
+
+
+def test_default_rule_set_is_read_from_params(tmp_path, monkeypatch):
+    """params/vsm.yml names the default rule set: the CLI's --rules, the notebooks' results
+    folder and the note's examples follow it; a missing or empty file is a French error."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from vsm import paths
+    from vsm.cli import cli
+    from vsm.report.data import results_folder
+
+    assert paths.default_rules() == "medecins-2024"
+    params = tmp_path / "params"
+    shutil.copytree(paths.params_dir(), params)
+    (params / "vsm.yml").write_text("rules: centres-sante-2024\n", encoding="utf-8")
+    monkeypatch.setenv("VSM_PARAMS", str(params))
+    assert paths.default_rules() == "centres-sante-2024"
+    assert results_folder(None) == paths.PROJECT_DIR / "data" / "resultats" / "centres-sante-2024"
+    shown = CliRunner().invoke(cli, ["run", "--help"]).output
+    assert "[défaut:centres-sante-2024]" in "".join(shown.split())  # click may wrap at the hyphens
+    (params / "vsm.yml").write_text("autre: x\n", encoding="utf-8")
+    with pytest.raises(VsmError, match="clé « rules » absente"):
+        paths.default_rules()
+    (params / "vsm.yml").unlink()
+    with pytest.raises(VsmError, match="introuvable"):
+        paths.default_rules()

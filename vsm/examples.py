@@ -11,7 +11,7 @@ import pandas as pd
 
 from .errors import VsmError
 from .forfait import compute
-from .paths import load_yaml, params_dir
+from .paths import default_rules, load_yaml, params_dir
 from .rules import RuleSet, load_rules, parse_fraction
 
 
@@ -29,7 +29,9 @@ class Examples:
         return self.cases[["id", *columns]].rename(columns={"id": "ps_id"})
 
 
-def load_examples(rules_id: str = "medecins-2024") -> Examples:
+def load_examples(rules_id: str | None = None) -> Examples:
+    """The note's worked examples of ``rules_id`` (None: the rule set of params/vsm.yml)."""
+    rules_id = default_rules() if rules_id is None else rules_id
     path = params_dir() / "examples" / f"{rules_id}.yml"
     if not path.is_file():
         raise VsmError(f"Pas d'exemples chiffrés pour le jeu de règles « {rules_id} » ({path} absent).")

@@ -176,3 +176,30 @@ def count_maximum() -> int:
     """The upper bound of every count (patients, DMPs) an input may hold: the ``maximum`` of
     patients_mt in the counts schema, the same in every schema that declares a count."""
     return int(schema_field("effectifs", "patients_mt")["constraints"]["maximum"])
+
+
+def named_default(file_name: str, folder: str) -> str:
+    """The id of the rule set used when none is named: ``rules`` in params/<file_name>
+    (params/vsm.yml for the forfait VSM, params/structure.yml for the forfait structure),
+    one of the rule sets of params/<folder>. A French VsmError when the file is missing or
+    names nothing."""
+    path = params_dir() / file_name
+    if not path.is_file():
+        raise VsmError(f"Fichier de paramètres introuvable : « {path} » (il nomme le jeu de règles par défaut).")
+    data = read_yaml_file(path, "Fichier de paramètres")
+    ref = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(ref, str) or not ref.strip():
+        raise VsmError(
+            f"Paramètres incomplets dans « {path} » : clé « rules » absente ou vide "
+            f"(l'identifiant d'un jeu de règles de params/{folder}/)."
+        )
+    return ref.strip()
+
+
+VSM_DEFAULTS_FILE = "vsm.yml"  # params/vsm.yml: the forfait VSM rule set used when none is named
+
+
+def default_rules() -> str:
+    """The forfait VSM rule set used when none is named (``rules`` in params/vsm.yml): the
+    default of ``vsm run / reports / exemples / releve --rules`` and of the notebooks."""
+    return named_default(VSM_DEFAULTS_FILE, "rules")

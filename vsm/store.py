@@ -60,6 +60,13 @@ PERIOD_FILES = (RESULTS_FILE, RESULTS_CSV, UNMATCHED_FILE)  # in the order they 
 # manifest has (vsm.outputs puts a folder back after an interrupted swap by it)
 
 
+def default_results_dir(rules_id: str) -> Path:
+    """Where a rule set's results go when no folder is named: data/resultats/<rule set>
+    (relative: to the caller's working directory for the commands, to the project for the
+    notebooks)."""
+    return Path("data") / "resultats" / rules_id
+
+
 def results_path(results_dir: str | Path, period: str) -> Path:
     """``<results>/<period>/resultats.parquet``."""
     return Path(results_dir) / period / RESULTS_FILE

@@ -22,6 +22,34 @@ from ..errors import VsmError
 
 french_click(click)  # before any command is declared: some words are translated by the decorators
 
+class ParamsDefault:
+    """An option's default read from params/ (a rule-set id) when a command runs or its --help
+    shows it, not each time the CLI starts: ``read`` is called then (str() for --help)."""
+
+    def __init__(self, read):
+        self.read = read
+
+    def __call__(self) -> str:
+        return self.read()
+
+    __str__ = __call__
+
+
+def vsm_rules_default() -> str:
+    from ..paths import default_rules  # params/vsm.yml
+
+    return default_rules()
+
+
+def structure_rules_default() -> str:
+    from ..structure.defaults import default_structure_rules  # params/structure.yml; no pydantic at start-up
+
+    return default_structure_rules()
+
+
+VSM_RULES = ParamsDefault(vsm_rules_default)
+STRUCTURE_RULES = ParamsDefault(structure_rules_default)
+
 _DEBUG = {"on": os.environ.get("VSM_DEBUG", "") not in ("", "0")}
 
 

@@ -15,7 +15,7 @@ import click
 
 from .. import present as fr
 from ..errors import VsmError
-from .app import cli
+from .app import VSM_RULES, cli
 
 
 RULES = click.option("--rules", "rules_ref", required=True, help="Jeu de règles : identifiant (medecins-2024) ou chemin d'un fichier YAML.")
@@ -179,7 +179,7 @@ def explain(rules_ref, period, counts_path, feeds_path, patientele_path, paid_pa
 
 
 @cli.command()
-@click.option("--rules", "rules_ref", default="medecins-2024", show_default=True, help="Jeu de règles (identifiant ou fichier).")
+@click.option("--rules", "rules_ref", default=VSM_RULES, show_default=True, help="Jeu de règles (identifiant ou fichier).")
 @FEEDS
 @PATIENTELE
 @click.option("--periods", default=None, help="Périodes à calculer, séparées par des virgules (défaut : toutes).")
@@ -200,7 +200,8 @@ def run(rules_ref, feeds_path, patientele_path, periods, out_dir) -> None:
     # relative paths (and the default data/resultats/<rules>) against the caller's working
     # directory, once; the output folder is checked before anything is computed or generated
     feeds_path, patientele_path = absolute(feeds_path), absolute(patientele_path)
-    shown = out_dir or Path("data") / "resultats" / rules.id
+    from ..store import default_results_dir
+    shown = out_dir or default_results_dir(rules.id)
     out_dir = absolute(shown)
     check_results_out(out_dir, (feeds_path, patientele_path))
     if feeds_path is None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from .app import VSM_RULES
+
 from .. import present as fr
 from ..errors import VsmError
 
@@ -18,7 +20,7 @@ from ..errors import VsmError
     "--liste", "id_list", type=click.Path(path_type=Path), default=None,
     help="Fichier d'identifiants : CSV avec une colonne ps_id, ou un identifiant par ligne.",
 )
-@click.option("--rules", "rules_ref", default="medecins-2024", show_default=True, help="Jeu de règles (identifiant ou fichier YAML).")
+@click.option("--rules", "rules_ref", default=VSM_RULES, show_default=True, help="Jeu de règles (identifiant ou fichier YAML).")
 @click.option(
     "--results", "results_dir", type=click.Path(path_type=Path), default=None,
     help="Dossier des résultats (« vsm run » ; défaut : data/resultats/<jeu de règles>).",
@@ -57,7 +59,8 @@ def releve(ps_ids, id_list, rules_ref, results_dir, out_dir, contact_file, jobs,
     from ..outputs import absolute, check_folder_output, clean_tmp_files, output_lock
     from ..releve.batch import clean_work_folders, is_statements_folder
 
-    results_dir = absolute(results_dir or Path("data") / "resultats" / rules.id)
+    from ..store import default_results_dir
+    results_dir = absolute(results_dir or default_results_dir(rules.id))
     checks = dict(own=is_statements_folder, what="Dossier des relevés", kind="un dossier de relevés de vsm (<ps_id>.pdf, <ps_id>.html)")
     out_dir = check_folder_output(out_dir, (results_dir,), **checks)
     with output_lock(out_dir):

@@ -77,7 +77,8 @@ def reports(rules_ref, periods, regions, results_dir, out_dir, jobs, feeds_path,
     from ..store import check_results_out
 
     shown_out = out_dir
-    results_dir, out_dir = absolute(results_dir or Path("data") / "resultats" / rules.id), absolute(out_dir)
+    from ..store import default_results_dir
+    results_dir, out_dir = absolute(results_dir or default_results_dir(rules.id)), absolute(out_dir)
     feeds_path, patientele_path, structure_path = map(absolute, (feeds_path, patientele_path, structure_path))
     check_results_out(results_dir, (feeds_path, patientele_path, structure_path))
     batch.check_reports_out(out_dir, (feeds_path, patientele_path, structure_path))

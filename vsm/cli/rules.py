@@ -10,7 +10,7 @@ import click
 
 from .. import present as fr
 from ..errors import VsmError
-from .app import cli
+from .app import VSM_RULES, cli
 
 
 @cli.group()
@@ -41,7 +41,7 @@ def rules_show(ref: str) -> None:
 
 
 @cli.command()
-@click.option("--rules", "rules_id", default="medecins-2024", show_default=True, help="Jeu de règles dont on rejoue les exemples.")
+@click.option("--rules", "rules_id", default=VSM_RULES, show_default=True, help="Jeu de règles dont on rejoue les exemples.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Dossier où écrire effectifs et résultats des exemples.")
 def exemples(rules_id: str, out_dir: Path | None) -> None:
     """Rejoue les exemples chiffrés de la note méthodologique et signale ses erreurs."""

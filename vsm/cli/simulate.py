@@ -119,7 +119,7 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
     """
     from ..batch import check_extracts
     from ..rules import load_rules
-    from ..simulate.files import MANIFEST_FILE, check_out_dir, write_simulation
+    from ..simulate.files import MANIFEST_FILE, check_out_dir, default_simulation_dir, write_simulation
     from ..simulate.run import simulate as run_simulation
     from ..simulate.scenario import load_scenario
     from ..simulate.sweep import default_sweep_spec, make_sweep
@@ -149,7 +149,7 @@ def simulate(rules_ref, scenario_paths, sweep_spec, period, feeds_path, patiente
         from ..report.simulation import parse_region
 
         code = parse_region(region)
-    out_dir = Path(out_dir) if out_dir is not None else Path("data") / "simulations" / baseline.id
+    out_dir = Path(out_dir) if out_dir is not None else default_simulation_dir(baseline.id)
     out_dir = check_out_dir(out_dir, (feeds_path, patientele_path))
     # Beside the results it comes from by default (not under reports/, whose index lists the
     # payment reports by rule set, period and region): replaced with them at the next run.

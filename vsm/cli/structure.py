@@ -11,22 +11,11 @@ from pathlib import Path
 import click
 
 from .. import present as fr
-
-
-class DefaultRules:
-    """The --rules default, params/structure.yml's rule set: read when a command runs or its
-    --help shows it (str), not each time the CLI starts (that would read a YAML file)."""
-
-    def __call__(self) -> str:
-        from ..structure.defaults import default_structure_rules  # here, not at the top: start-up cost (above)
-
-        return default_structure_rules()
-
-    __str__ = __call__
+from .app import STRUCTURE_RULES
 
 
 RULES = click.option(
-    "--rules", "rules_ref", default=DefaultRules(), show_default=True,
+    "--rules", "rules_ref", default=STRUCTURE_RULES, show_default=True,
     help="Jeu de règles du forfait structure : identifiant (params/rules/structure/) ou chemin d'un fichier YAML.",
 )
 INPUT = click.option(

@@ -23,7 +23,7 @@ from ..explain import explain_row
 from ..forfait import COUNT_COLUMNS, compute_columns, meets, to_cents, weight_fraction
 from ..regions import load_regions
 from ..display import md_escape
-from ..report.data import load_period, resolve_path
+from ..report.data import load_period, results_folder
 from ..report.display import Table
 from ..rules import RuleSet, load_rules
 from ..money import cent_eur
@@ -61,7 +61,7 @@ def load_batch(rules: RuleSet | str, results_dir: Path | str, contact_file: Path
     of every professional, and the contact settings."""
     if not isinstance(rules, RuleSet):
         rules = load_rules(rules)
-    folder = resolve_path(results_dir)
+    folder = results_folder(results_dir)
     tables, entries, all_gaps, index = {}, {}, {}, {}
     for period in rules.periods:
         _, table, entry, _ = load_period(rules, period, folder)

@@ -11,10 +11,10 @@ import pandas as pd
 
 from .. import secrecy
 from ..errors import VsmError
-from ..paths import PROJECT_DIR
+from ..paths import PROJECT_DIR, default_rules
 from ..regions import Region, load_regions, normalize_region
 from ..rules import RuleSet, load_rules
-from ..store import read_manifest, read_results, results_path  # the results layout: vsm.store
+from ..store import default_results_dir, read_manifest, read_results, results_path  # the results layout: vsm.store
 
 PAYMENTS_FILE = secrecy.PAYMENTS_FILE
 NATIONAL = "national"
@@ -43,9 +43,17 @@ def resolve_path(path: str | Path) -> Path:
     return candidate if candidate.exists() else path
 
 
-def recorded_rules(results_dir: str | Path) -> RuleSet:
+def results_folder(results_dir: str | Path | None) -> Path:
+    """A notebook's results folder: as given (see :func:`resolve_path`), or, for None, the
+    results of the default rule set (params/vsm.yml) under the project's data/resultats/."""
+    if results_dir is None:
+        return PROJECT_DIR / default_results_dir(default_rules())
+    return resolve_path(results_dir)
+
+
+def recorded_rules(results_dir: str | Path | None) -> RuleSet:
     """The rule set a results folder was computed with (its manifest's id)."""
-    folder = resolve_path(results_dir)
+    folder = results_folder(results_dir)
     recorded = read_manifest(folder).get("rules", {})
     if not recorded.get("id"):
         raise VsmError(f"Le manifeste de « {folder} » ne dit pas avec quel jeu de règles les résultats ont été calculés.")
@@ -62,7 +70,7 @@ def report_parameters(rules: RuleSet | str | None, period: str | None, results_d
     if not isinstance(rules, RuleSet):
         rules = load_rules(rules)
     if period is None:
-        done = read_manifest(resolve_path(results_dir)).get("periods", {})
+        done = read_manifest(results_folder(results_dir)).get("periods", {})
         period = next((p for p in rules.periods if p in done), next(iter(rules.periods)))
     return rules, period
 
@@ -73,7 +81,7 @@ def load_period(rules: RuleSet | str, period: str, results_dir: str | Path) -> t
     if not isinstance(rules, RuleSet):
         rules = load_rules(rules)
     rules.period(period)  # unknown period → French error listing the valid ones
-    folder = resolve_path(results_dir)
+    folder = results_folder(results_dir)
     manifest = read_manifest(folder)
     recorded = manifest.get("rules", {})
     if recorded.get("id") != rules.id:

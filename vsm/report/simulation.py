@@ -52,7 +52,8 @@ from ..regions import load_regions
 from ..store import read_results
 from ..rules import RuleSet, Source, load_rules
 from ..simulate.comparison import Comparison, summary_figures
-from ..simulate.files import BASELINE_DIR, read_simulation
+from ..paths import PROJECT_DIR, default_rules
+from ..simulate.files import BASELINE_DIR, default_simulation_dir, read_simulation
 from ..simulate.scenario import Scenario, changes, load_scenario
 from ..simulate.sweep import exact_number
 from .simulation_data import PeriodData, load_period_data, parse_region, parse_scenarios, payment_groups, populations, simulation_plan
@@ -566,11 +567,19 @@ def title_facts(baseline: RuleSet, scenarios: list[Scenario], periods: list[str]
     return facts
 
 
-def simulation_report(rules: RuleSet | str, scenarios: object, period: str, region: object, simulation_dir: str | Path) -> SimulationReport:
-    """Validate the notebook's parameters against the simulation folder and load it."""
-    baseline = rules if isinstance(rules, RuleSet) else load_rules(rules)
-    folder = rd.resolve_path(simulation_dir)
+def simulation_report(rules: RuleSet | str | None, scenarios: object, period: str, region: object,
+                      simulation_dir: str | Path | None) -> SimulationReport:
+    """Validate the notebook's parameters against the simulation folder and load it.
+    ``simulation_dir`` None: data/simulations/<rule set of params/vsm.yml> in the project;
+    ``rules`` None: the reference rule set the simulation was computed with (its manifest)."""
+    if simulation_dir is None:
+        folder = PROJECT_DIR / default_simulation_dir(default_rules())
+    else:
+        folder = rd.resolve_path(simulation_dir)
     manifest, summary, sweep = read_simulation(folder)
+    if rules is None:
+        rules = str(manifest.get("baseline", {}).get("id", ""))
+    baseline = rules if isinstance(rules, RuleSet) else load_rules(rules)
     if manifest["baseline"]["sha256"] != baseline.sha256 or manifest["baseline"]["id"] != baseline.id:
         raise VsmError(f"La simulation de « {folder} » a été calculée avec un autre jeu de règles que {baseline.id} : la relancer.")
     loaded = [load_scenario(rd.resolve_path(p), baseline) for p in parse_scenarios(scenarios)]

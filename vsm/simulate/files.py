@@ -180,6 +180,11 @@ def _write_simulation_files(sim: Simulation, staging: Path, seconds: dict) -> No
     sim.manifest = manifest
 
 
+def default_simulation_dir(rules_id: str) -> Path:
+    """Where « vsm simulate » writes when no folder is named: data/simulations/<rule set>."""
+    return Path("data") / "simulations" / rules_id
+
+
 def read_simulation(folder: Path | str) -> tuple[dict, dict, dict | None]:
     """(manifest, summary, sweep or None) of a simulation folder."""
     folder = Path(folder)
