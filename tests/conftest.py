@@ -168,3 +168,21 @@ def executed_without_kernel(job):
     job.output.parent.mkdir(parents=True, exist_ok=True)
     job.output.write_text("{}", encoding="utf-8")
     return batch.JobResult(job, None, 0.0)
+
+
+# --------------------------------------------------------------------------- kinds of tests
+
+KINDS = {
+    "unit": "unit tests of one module",
+    "cases": "the note's worked examples and hand-built cases of the rule",
+    "backtests": "results recomputed independently (oracle, demo batch from the raw extracts)",
+    "reports": "executed, rendered and installed notebooks (slow)",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """tests/reports/ is marked ``slow`` (``pytest -m "not slow"`` for a quick run)."""
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(REPO_DIR / "tests").parts
+        if parts and parts[0] == "reports":
+            item.add_marker(pytest.mark.slow)

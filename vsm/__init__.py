@@ -7,7 +7,7 @@ store (results and manifest) → notebooks (papermill) → render (reports/); cl
 
 from ._startup import quiet_interrupt_while_starting
 
-# Kept equal to pyproject.toml's version (tests/test_version.py); not read from the installed
+# Kept equal to pyproject.toml's version (tests/unit/test_version.py); not read from the installed
 # metadata, which costs 40 ms at every start of the command line.
 __version__ = "0.1.0"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = Path("notebooks") / "methodologie.ipynb"
 SANITIZE = Path("notebooks") / "nbval_sanitize.cfg"
 

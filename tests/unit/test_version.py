@@ -7,5 +7,5 @@ import vsm
 
 
 def test_version_matches_pyproject():
-    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
     assert vsm.__version__ == pyproject["project"]["version"]
