@@ -13,7 +13,7 @@ executed with Papermill in parallel.
    ``<out>/<rules>/<period>/national/synthese.ipynb``, with their title facts in the
    notebook metadata (``metadata["vsm"]``) for the renderer.
 4. Beside each regional report, ``paiements.csv``: the region's payment list for the
-   caisse's payment staff (vsm.secrecy.write_payments), never published in a report.
+   caisse's payment staff (vsm.publish.payments.write_payments), never published in a report.
 5. The forfait structure 2023 is computed once (on synthetic indicators generated for the
    demo médecins, or on the indicators given with ``--structure``) and shown in each
    regional report.
@@ -53,7 +53,7 @@ from .render import render_all
 from .report.data import NATIONAL
 from .report.titles import title_facts
 from .rules import RuleSet
-from .secrecy import write_payments
+from .publish.payments import PAYMENTS_FILE, write_payments
 from .store import (
     check_results_file,
     computed_from,
@@ -78,7 +78,7 @@ REGIONAL_OUTPUT = "rapport.ipynb"
 NATIONAL_OUTPUT = "synthese.ipynb"
 INDEX_FILE = "rapports.json"
 STRUCTURE_DEMO_FILE = "structure.parquet"  # synthetic forfait structure indicators, in the demo folder
-PAYMENTS_NAME = "paiements.csv"  # vsm.secrecy.PAYMENTS_FILE (kept equal by a test)
+
 ALL_REGIONS = ("all", "toutes")
 KERNEL_NAME = "python3"
 START_TIMEOUT = 180  # seconds for a kernel to start (many start at once on a loaded machine)
@@ -218,7 +218,7 @@ def ensure_structure(
 
 
 def payments_path(out_dir: Path, rules_id: str, period: str, region: str) -> Path:
-    return Path(out_dir) / rules_id / period / region / PAYMENTS_NAME
+    return Path(out_dir) / rules_id / period / region / PAYMENTS_FILE
 
 
 def write_all_payments(rules: RuleSet, periods: list[str], regions: list[str], results_dir: Path, out_dir: Path) -> list[Path]:
@@ -293,7 +293,7 @@ def is_reports_folder(folder: Path) -> bool:
     return True
 
 
-REPORT_FILES = {REGIONAL_OUTPUT, NATIONAL_OUTPUT, PAYMENTS_NAME, INDEX_FILE} | {
+REPORT_FILES = {REGIONAL_OUTPUT, NATIONAL_OUTPUT, PAYMENTS_FILE, INDEX_FILE} | {
     name.replace(".ipynb", suffix) for name in (REGIONAL_OUTPUT, NATIONAL_OUTPUT) for suffix in (".html", ".pdf")
 }
 
@@ -369,7 +369,7 @@ def plan(
                         "region": code,
                         "results_dir": results,
                         "structure_results": structure,
-                        "payments_file": f"{rules.id}/{period}/{code}/{PAYMENTS_NAME}",
+                        "payments_file": f"{rules.id}/{period}/{code}/{PAYMENTS_FILE}",
                     },
                     title_facts(rules, period, code, entry),
                 )
@@ -503,7 +503,7 @@ def write_index(out_dir: Path, rules: RuleSet, results: list[JobResult], seconds
                 item["pdf"] = done.pdf.relative_to(base).as_posix()
             else:
                 item["render_error"] = done.error
-        payments = r.job.output.with_name(PAYMENTS_NAME)
+        payments = r.job.output.with_name(PAYMENTS_FILE)
         if r.job.region != NATIONAL and payments.is_file():
             item["payments"] = payments.relative_to(base).as_posix()
         notebooks.append(item)

@@ -21,7 +21,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO_DIR, executed_without_kernel, norm, squash
-from vsm import batch, secrecy, store
+from vsm import batch, store
+from vsm.publish import secrecy
 from vsm import present as fr
 from vsm.cli import cli
 from vsm.errors import VsmError
@@ -29,6 +30,7 @@ from vsm.pipeline import ensure_demo_data, run
 from vsm.report import region_rows
 from vsm.store import read_results
 from vsm.rules import load_rules
+import secrecy_checks
 
 
 def invoke(*args):
@@ -205,7 +207,7 @@ def test_small_region_rendered_without_any_small_count(batch_run, region):
     rep, html, pdf = report_of(batch_run, region)
     assert rep.whole and 1 <= len(rep.regional) <= 10
     tables = rep.count_tables()
-    assert secrecy.find_leaks(html, tables) == []
+    assert secrecy_checks.find_leaks(html, tables) == []
     text = squash(html)
     assert "La région compte de 1 à 10 professionnels" in text
     assert "Professionnel A" not in text  # no worked explanation of one of its few professionals
@@ -215,7 +217,7 @@ def test_small_region_rendered_without_any_small_count(batch_run, region):
         assert ps_id not in html
     if pdf is None:
         pytest.skip("pdftotext (poppler-utils) absent : installé par .ci/run")
-    assert secrecy.find_leaks(pdf, tables) == []
+    assert secrecy_checks.find_leaks(pdf, tables) == []
 
 
 def right_cells(html: str) -> list[str]:
@@ -235,9 +237,9 @@ def test_large_region_shows_its_figures_and_no_small_count(batch_run):
     assert squash(fr.percent(kf.reached_share(1))) in text
     tables = rep.count_tables()
     assert any(1 <= v <= 10 for t in tables.values() for v in t.to_numpy().ravel())  # there is something to hide
-    assert secrecy.find_leaks(html, tables) == []
+    assert secrecy_checks.find_leaks(html, tables) == []
     if pdf is not None:
-        assert secrecy.find_leaks(pdf, tables) == []
+        assert secrecy_checks.find_leaks(pdf, tables) == []
         assert squash(fr.eur(kf.total_eur)) in squash(pdf)
 
 
@@ -275,10 +277,10 @@ def test_martinique_report_tells_how_much_to_how_many_and_why(batch_run):
     assert sum((Decimal(str(v)) for v in listed["payable_eur"]), Decimal(0)) == kf.total_eur  # what is paid, to the cent
     tables = rep.count_tables()
     assert any(1 <= v <= 10 for t in tables.values() for v in t.to_numpy().ravel())  # small counts to hide
-    assert secrecy.find_leaks(html, tables) == []
+    assert secrecy_checks.find_leaks(html, tables) == []
     if pdf is None:
         pytest.skip("pdftotext (poppler-utils) absent : installé par .ci/run")
-    assert secrecy.find_leaks(pdf, tables) == []
+    assert secrecy_checks.find_leaks(pdf, tables) == []
     first_page = squash(pdf.split("\f", 1)[0])
     assert how_much in first_page and why in first_page
 
@@ -286,9 +288,9 @@ def test_martinique_report_tells_how_much_to_how_many_and_why(batch_run):
 def test_national_synthesis_rendered_without_any_small_count(batch_run):
     rep, html, pdf = report_of(batch_run, "national")
     tables = rep.count_tables()
-    assert secrecy.find_leaks(html, tables) == []
+    assert secrecy_checks.find_leaks(html, tables) == []
     if pdf is not None:
-        assert secrecy.find_leaks(pdf, tables) == []
+        assert secrecy_checks.find_leaks(pdf, tables) == []
 
 
 def test_payment_lists_beside_the_reports_and_not_in_them(batch_run):
@@ -494,7 +496,6 @@ def _masked_tables(notebook: Path) -> int:
 def test_every_masked_table_has_its_secrecy_note_in_html_and_pdf(batch_run, region):
     """Quarto dropped the notes of the HTML outputs in its PDF; now each table that shows « s »
     is followed by the note, in the HTML and in the PDF text, and no count 1–10 is readable."""
-    from vsm import secrecy
 
     _, _, out, _ = batch_run
     stem = "synthese" if region == "national" else "rapport"

@@ -22,10 +22,12 @@ from click.testing import CliRunner  # noqa: E402
 
 from conftest import REPO_DIR, files_in, norm, squash  # noqa: E402
 from vsm import present as fr  # noqa: E402
-from vsm import render, secrecy  # noqa: E402
+from vsm import render  # noqa: E402
+from vsm.publish import secrecy  # noqa: E402
 from vsm.cli import cli  # noqa: E402
 from vsm.errors import VsmError  # noqa: E402
 from vsm.paths import NOTEBOOKS_DIR  # noqa: E402
+import secrecy_checks
 
 PNG_DATA = "data:image/png;base64,"
 # The unmasked counts the test notebook publishes (masked) in its table.
@@ -72,7 +74,7 @@ def build_notebook() -> nbformat.NotebookNode:
             "import pandas as pd\n"
             "import matplotlib.pyplot as plt\n"
             "from IPython.display import Markdown, display\n"
-            "from vsm import present as fr, secrecy\n"
+            "from vsm import present as fr\n"
             "warnings.warn('avertissement technique pour le développeur')\n"
             "display(Markdown('# Forfait VSM — Bretagne (53) — période P1\\n\\n**Rapport régional.** Bloc de titre du notebook.'))"
         ),
@@ -89,7 +91,7 @@ def build_notebook() -> nbformat.NotebookNode:
             "                      index=['Palier 0', 'Palier 1', 'Palier 2'])\n"
             "counts['Total'] = counts.sum(axis=1)\n"
             "counts.loc['Total'] = counts.sum()\n"
-            "shown = secrecy.apply_mask(counts, secrecy.secret_mask(counts), fr.integer)\n"
+            "shown = secrecy_checks.apply_mask(counts, secrecy_checks.secret_mask(counts), fr.integer)\n"
             "shown.index.name = 'Palier'\n"
             "display(shown)\n"
             "display(Markdown(secrecy.secret_note()))"
@@ -255,7 +257,7 @@ def test_html_french_figures_and_masked_table(rendered):
     assert "<table" in raw and "<th" in raw  # header cells
     assert re.search(r'<td[^>]*text-align: right;[^>]*>s</td>', raw)  # a masked count, right-aligned
     assert "secret statistique" in text
-    assert secrecy.find_leaks(raw, {"paliers": COUNTS}) == []
+    assert secrecy_checks.find_leaks(raw, {"paliers": COUNTS}) == []
 
 
 # --------------------------------------------------------------------------- every engine: PDF
@@ -270,7 +272,7 @@ def test_pdf_text_page_numbers_and_french_figures(rendered):
         assert expected in squash(text)
     assert "Document produit par" in text
     assert "avertissement technique" not in text
-    assert secrecy.find_leaks(text, {"paliers": COUNTS}) == []
+    assert secrecy_checks.find_leaks(text, {"paliers": COUNTS}) == []
 
 
 def test_pdf_secrecy_note_under_each_masked_table(rendered):

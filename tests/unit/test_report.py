@@ -13,12 +13,13 @@ import pytest
 from conftest import counts, norm
 from vsm import present as fr
 from vsm import report as r
-from vsm import secrecy
+from vsm.publish import secrecy
 from vsm.errors import VsmError
 from vsm.forfait import compute, total
 from vsm.money import missing_to_meet
 from vsm.store import write_table
 from vsm.rules import load_rules
+import secrecy_checks
 
 # (ps_id, patients_mt, patients_mt_ald, dmp_vsm, dmp_vsm_structured), region — by hand:
 ROWS = [
@@ -439,9 +440,9 @@ def test_plan_leaves_no_small_count_readable_in_any_scope(demo, period):
     for scope, part in r.region_scopes(report.results).items():
         pop = r.population(scope, part, report.rules)
         assert plan.whole(scope) == (1 <= len(part) <= 10), scope
-        assert secrecy.readable_small_sets(pop.groups, plan.protections[scope].masked) == 0, scope
+        assert secrecy_checks.readable_small_sets(pop.groups, plan.protections[scope].masked) == 0, scope
     national = r.population(r.NATIONAL, report.results, report.rules, detail=False)
-    assert secrecy.readable_small_sets(national.groups, plan.protections[r.NATIONAL].masked) == 0
+    assert secrecy_checks.readable_small_sets(national.groups, plan.protections[r.NATIONAL].masked) == 0
 
 
 def test_plan_regions_consistent_with_the_national_totals(demo):
@@ -561,7 +562,7 @@ def test_structure_section_with_and_without_results(demo):
     import pypandoc  # the tables as a reader gets them: pandoc's HTML of their Markdown
 
     shown = pypandoc.convert_text(tables[0]._repr_markdown_() + "\n\n" + tables[1]._repr_markdown_(), "html", format="markdown")
-    assert secrecy.find_leaks(shown,
+    assert secrecy_checks.find_leaks(shown,
                               {k: counts[k] for k in ("structure points", "structure indicateurs")}) == []
     bare = r.RegionalReport(report.rules, "P1", report.region, report.results, report.entry)
     assert "omise" in str(bare.structure()[0])

@@ -1,4 +1,4 @@
-"""Statistical secrecy (vsm/secrecy.py): masks computed by hand, the rendered-text checker,
+"""Statistical secrecy (vsm/publish/secrecy.py; the test-only tools in tests/secrecy_checks.py): masks computed by hand, the rendered-text checker,
 the payment list."""
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from vsm import present as fr
-from vsm import secrecy
+from vsm.publish import secrecy
 from vsm.errors import VsmError
 
 from conftest import SHARED_DIR, squash
+from vsm.publish import payments
+import secrecy_checks
 
 S = "s"
 
@@ -66,13 +68,13 @@ def test_settings_invalid_file_gives_french_error(tmp_path):
 
 def test_primary_masks_one_to_threshold_only():
     table = pd.DataFrame({"n": [0, 1, 10, 11, 250]}, index=list("abcde"))
-    mask = secrecy.secret_mask(table)  # no « Total »: nothing to recover by difference
+    mask = secrecy_checks.secret_mask(table)  # no « Total »: nothing to recover by difference
     assert mask["n"].tolist() == [False, True, True, False, False]
 
 
 def test_threshold_is_a_setting():
     table = pd.DataFrame({"n": [3, 7, 12]}, index=list("abc"))
-    assert secrecy.secret_mask(table, threshold=4)["n"].tolist() == [True, False, False]
+    assert secrecy_checks.secret_mask(table, threshold=4)["n"].tolist() == [True, False, False]
 
 
 # --------------------------------------------------------------------------- secondary masking
@@ -82,15 +84,15 @@ def test_row_with_one_small_cell_and_a_total_masks_the_smallest_other_cell():
     # 3 + 25 + 40 + 12 = 80 published: 3 alone would be 80 − 25 − 40 − 12. The smallest
     # other cell, 12, is masked too.
     table = pd.DataFrame([[3, 25, 40, 12, 80]], index=["Bretagne"], columns=["22", "29", "35", "56", "Total"])
-    mask = secrecy.secret_mask(table)
+    mask = secrecy_checks.secret_mask(table)
     assert masked_cells(mask) == {("Bretagne", "22"), ("Bretagne", "56")}
-    shown = secrecy.apply_mask(table, mask, fr.integer)
+    shown = secrecy_checks.apply_mask(table, mask, fr.integer)
     assert shown.loc["Bretagne"].tolist() == [S, "25", "40", S, "80"]
 
 
 def test_column_with_a_total_row_protects_the_same_way():
     table = with_margins(pd.DataFrame({"professionnels": [40, 7, 55, 30]}, index=["22", "29", "35", "56"]), cols=False)
-    mask = secrecy.secret_mask(table)
+    mask = secrecy_checks.secret_mask(table)
     assert masked_cells(mask) == {("29", "professionnels"), ("56", "professionnels")}
 
 
@@ -104,12 +106,12 @@ def test_tier_by_majoration_table():
     body = pd.DataFrame({"non": [120, 45, 30], "oui": [0, 4, 18]}, index=["Palier 0", "Palier 1", "Palier 2"])
     table = with_margins(body)
     assert table.loc["Total"].tolist() == [195, 22, 217]
-    mask = secrecy.secret_mask(table)
+    mask = secrecy_checks.secret_mask(table)
     assert masked_cells(mask) == {
         ("Palier 1", "non"), ("Palier 1", "oui"), ("Palier 2", "non"), ("Palier 2", "oui"),
     }
-    assert secrecy.recoverable_cells(table, mask) == []
-    shown = secrecy.apply_mask(table, mask, fr.integer)
+    assert secrecy_checks.recoverable_cells(table, mask) == []
+    shown = secrecy_checks.apply_mask(table, mask, fr.integer)
     assert shown.loc["Palier 0"].tolist() == ["120", "0", "120"]
     assert shown.loc["Palier 1"].tolist() == [S, S, "49"]
     assert shown.loc["Total"].tolist() == ["195", "22", "217"]
@@ -119,14 +121,14 @@ def test_zero_cell_is_masked_before_a_total():
     # (A, x) = 3 → row A: 40; column x: 12; column y: (A, y) alone, the only other body cell
     # is (B, y) = 0 → masked rather than the column total. Rows then have two masked cells each.
     table = with_margins(pd.DataFrame({"x": [3, 12], "y": [40, 0]}, index=["A", "B"]))
-    mask = secrecy.secret_mask(table)
+    mask = secrecy_checks.secret_mask(table)
     assert masked_cells(mask) == {("A", "x"), ("A", "y"), ("B", "x"), ("B", "y")}
-    assert secrecy.recoverable_cells(table, mask) == []
+    assert secrecy_checks.recoverable_cells(table, mask) == []
 
 
 def test_total_equal_to_a_small_count_is_masked():
     table = with_margins(pd.DataFrame({"n": [0, 4, 0]}, index=["a", "b", "c"]), cols=False)
-    assert masked_cells(secrecy.secret_mask(table)) == {("b", "n"), ("Total", "n")}
+    assert masked_cells(secrecy_checks.secret_mask(table)) == {("b", "n"), ("Total", "n")}
 
 
 def test_cell_recoverable_by_combining_lines_gets_a_complementary_mask():
@@ -139,21 +141,21 @@ def test_cell_recoverable_by_combining_lines_gets_a_complementary_mask():
     )
     table = with_margins(body)
     primary = (table >= 1) & (table <= 10)
-    assert secrecy.recoverable_cells(table, primary) == [("B", "C3")]
-    mask = secrecy.secret_mask(table)
+    assert secrecy_checks.recoverable_cells(table, primary) == [("B", "C3")]
+    mask = secrecy_checks.secret_mask(table)
     assert masked_cells(mask) == masked_cells(primary) | {("A", "C3")}
-    assert secrecy.recoverable_cells(table, mask) == []
+    assert secrecy_checks.recoverable_cells(table, mask) == []
 
 
 def test_non_additive_total_is_refused():
     table = pd.DataFrame({"n": [20, 30, 45]}, index=["a", "b", "Total"])
     with pytest.raises(VsmError, match="somme"):
-        secrecy.secret_mask(table)
+        secrecy_checks.secret_mask(table)
 
 
 def test_negative_or_missing_counts_are_refused():
     with pytest.raises(VsmError, match="entiers positifs"):
-        secrecy.secret_mask(pd.DataFrame({"n": [1.0, np.nan]}))
+        secrecy_checks.secret_mask(pd.DataFrame({"n": [1.0, np.nan]}))
 
 
 @hsettings(max_examples=60, deadline=None)
@@ -169,10 +171,10 @@ def test_negative_or_missing_counts_are_refused():
 )
 def test_property_no_small_count_published_and_none_recoverable(rows):
     table = with_margins(pd.DataFrame(rows, index=[f"r{i}" for i in range(len(rows))], columns=[f"c{j}" for j in range(len(rows[0]))]))
-    mask = secrecy.secret_mask(table)
+    mask = secrecy_checks.secret_mask(table)
     values = table.to_numpy()
     assert not ((values >= 1) & (values <= 10) & ~mask.to_numpy()).any()
-    assert secrecy.recoverable_cells(table, mask) == []
+    assert secrecy_checks.recoverable_cells(table, mask) == []
     for r in table.index:  # no line with exactly one masked cell
         assert mask.loc[r].sum() != 1
     for c in table.columns:
@@ -186,7 +188,7 @@ def test_amounts_tied_to_masked_counts_are_masked():
     counts = with_margins(pd.DataFrame({"non": [120, 45, 30], "oui": [0, 4, 18]}, index=["P0", "P1", "P2"]))
     amounts = with_margins(pd.DataFrame({"non": [0, 67500, 90000], "oui": [0, 7200, 64800]}, index=["P0", "P1", "P2"]).astype(object))
     amounts = amounts.map(lambda v: Decimal(v))
-    shown = secrecy.apply_mask(amounts, secrecy.secret_mask(counts), fr.eur)
+    shown = secrecy_checks.apply_mask(amounts, secrecy_checks.secret_mask(counts), fr.eur)
     assert shown.loc["P1"].tolist()[:2] == [S, S]
     assert squash(shown.loc["P1", "Total"]) == "74 700,00 €"
     assert squash(shown.loc["Total", "oui"]) == "72 000,00 €"
@@ -201,12 +203,12 @@ def test_publish_table_long_format():
         }
     ).set_index("département", drop=False)
     frame.index = ["22", "29", "35", "56", "Total"]
-    shown = secrecy.publish_table(frame, counts=["professionnels"], tied={"montant": "professionnels"}, formats={"montant": fr.eur})
+    shown = secrecy_checks.publish_table(frame, counts=["professionnels"], tied={"montant": "professionnels"}, formats={"montant": fr.eur})
     assert shown["professionnels"].tolist() == ["40", S, "55", S, "132"]
     assert [squash(v) for v in shown["montant"]] == ["60 000,00 €", S, "82 500,00 €", S, "198 000,00 €"]
     assert shown["département"].tolist() == ["22", "29", "35", "56", "Total"]
     with pytest.raises(VsmError, match="absentes"):
-        secrecy.publish_table(frame, counts=["effectif"])
+        secrecy_checks.publish_table(frame, counts=["effectif"])
 
 
 # --------------------------------------------------------------------------- checking a rendered document
@@ -215,19 +217,19 @@ def test_publish_table_long_format():
 def test_find_leaks_detects_an_unmasked_small_count():
     table = with_margins(pd.DataFrame({"non": [120, 45, 30], "oui": [0, 4, 18]}, index=["Palier 0", "Palier 1", "Palier 2"]))
     raw_html = table.to_html()
-    problems = secrecy.find_leaks(raw_html, {"paliers": table})
+    problems = secrecy_checks.find_leaks(raw_html, {"paliers": table})
     assert problems == ["paliers : « Palier 1 × oui » vaut 4 et s'affiche « 4 » (secret non appliqué)."]
-    safe_html = secrecy.apply_mask(table, secrecy.secret_mask(table), fr.integer).to_html()
-    assert secrecy.find_leaks(safe_html, {"paliers": table}) == []
+    safe_html = secrecy_checks.apply_mask(table, secrecy_checks.secret_mask(table), fr.integer).to_html()
+    assert secrecy_checks.find_leaks(safe_html, {"paliers": table}) == []
     # Plain text (as pdftotext -layout gives it), header without the corner cell.
     text = "          non    oui    Total\nPalier 0  120    0      120\nPalier 1  s      s      49\n"
-    assert secrecy.find_leaks(text, {"paliers": table.loc[["Palier 0", "Palier 1"]]}) == []
-    assert secrecy.find_leaks(text.replace("s      s", "45     4"), [table.loc[["Palier 1"]]]) != []
+    assert secrecy_checks.find_leaks(text, {"paliers": table.loc[["Palier 0", "Palier 1"]]}) == []
+    assert secrecy_checks.find_leaks(text.replace("s      s", "45     4"), [table.loc[["Palier 1"]]]) != []
 
 
 def test_find_leaks_does_not_pass_on_a_missing_table():
     table = pd.DataFrame({"n": [3]}, index=["a"])
-    assert "introuvable" in secrecy.find_leaks("<p>rien</p><table><tr><td>x</td></tr></table>", [table])[0]
+    assert "introuvable" in secrecy_checks.find_leaks("<p>rien</p><table><tr><td>x</td></tr></table>", [table])[0]
 
 
 # --------------------------------------------------------------------------- payment list
@@ -251,7 +253,7 @@ def results_table() -> pd.DataFrame:
 
 
 def test_write_payments_region_only_ps_id_and_amounts(tmp_path):
-    path = secrecy.write_payments(results_table(), "53", tmp_path / "reports" / "53")
+    path = payments.write_payments(results_table(), "53", tmp_path / "reports" / "53")
     assert path == tmp_path / "reports" / "53" / "paiements.csv"
     text = path.read_text(encoding="utf-8")
     assert text.splitlines() == [
@@ -267,7 +269,7 @@ def test_payments_of_a_complementary_period_pay_the_complement():
         paid_eur=[Decimal("4000.00"), Decimal("0.00"), Decimal("937.50"), Decimal("0.00")],
         complement_eur=[Decimal("500.00"), Decimal("0.00"), Decimal("0.00"), Decimal("3375.00")],
     )
-    table = secrecy.payments(results, "53")
+    table = payments.payments(results, "53")
     assert table["ps_id"].tolist() == ["10000000003"]
     assert table["payable_eur"].tolist() == [Decimal("500.00")]
     assert list(table.columns) == ["ps_id", "tier_eur", "majoration_eur", "amount_eur", "paid_eur", "complement_eur", "payable_eur"]
@@ -275,7 +277,7 @@ def test_payments_of_a_complementary_period_pay_the_complement():
 
 def test_payments_bad_region_is_a_french_error(tmp_path):
     with pytest.raises(VsmError, match="Région inconnue"):
-        secrecy.write_payments(results_table(), "99", tmp_path)
+        payments.write_payments(results_table(), "99", tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -314,8 +316,8 @@ def test_protect_difference_of_two_nested_counts():
     protection = secrecy.protect(groups, importance=IMPORTANT)
     assert protection.is_masked("non_eligibles")  # primary: 2
     assert protection.is_masked("professionnels") and not protection.is_masked("eligibles")  # the less important one
-    assert secrecy.readable_small_sets(groups, protection.masked) == 0
-    assert secrecy.readable_small_sets(groups, {"non_eligibles"}) > 0  # primary masking alone is not enough
+    assert secrecy_checks.readable_small_sets(groups, protection.masked) == 0
+    assert secrecy_checks.readable_small_sets(groups, {"non_eligibles"}) > 0  # primary masking alone is not enough
 
 
 def test_protect_two_by_two_table_with_published_margins():
@@ -360,7 +362,7 @@ def test_protect_shown_groups_stay_visible_and_the_others_are_masked():
     groups = nested_groups()
     protection = secrecy.protect(groups, importance=IMPORTANT, shown={"professionnels"})
     assert not protection.is_masked("professionnels") and protection.is_masked("eligibles")
-    assert secrecy.readable_small_sets(groups, protection.masked) == 0
+    assert secrecy_checks.readable_small_sets(groups, protection.masked) == 0
     with pytest.raises(VsmError, match="publiés ailleurs"):
         secrecy.protect(groups, shown={"non_eligibles"})  # a small count cannot be shown
     with pytest.raises(VsmError, match="publiés ailleurs"):
@@ -384,7 +386,7 @@ def test_property_protected_groups_leave_no_small_set_readable(memberships):
     for name, members in groups.items():
         if 1 <= members.sum() <= 10:
             assert protection.is_masked(name)
-    assert secrecy.readable_small_sets(groups, protection.masked) == 0
+    assert secrecy_checks.readable_small_sets(groups, protection.masked) == 0
 
 
 # --------------------------------------------------------------------------- find_leaks: labels of several cells, plain text
@@ -394,12 +396,12 @@ def test_find_leaks_rows_labelled_by_two_cells():
     counts = pd.DataFrame({"Professionnels": [120, 4, 30]},
                           index=pd.MultiIndex.from_tuples([("≥ 50 %", "sans"), ("≥ 50 %", "avec"), ("Total", "")]))
     shown = pd.DataFrame({"Palier": ["≥ 50 %", "≥ 50 %", "Total"], "Majoration": ["sans", "avec", ""], "Professionnels": ["120", "4", "s"]})
-    problems = secrecy.find_leaks(shown.to_html(index=False), {"paliers": counts})
+    problems = secrecy_checks.find_leaks(shown.to_html(index=False), {"paliers": counts})
     assert problems == ["paliers : « ≥ 50 % × avec × Professionnels » vaut 4 et s'affiche « 4 » (secret non appliqué)."]
-    assert secrecy.find_leaks(shown.replace("4", "s").to_html(index=False), {"paliers": counts}) == []
+    assert secrecy_checks.find_leaks(shown.replace("4", "s").to_html(index=False), {"paliers": counts}) == []
     text = "Palier   Majoration   Professionnels\n≥ 50 %   sans         120\n≥ 50 %   avec           4\nTotal                   s\n"
-    assert secrecy.find_leaks(text, {"paliers": counts}) != []
-    assert secrecy.find_leaks(text.replace("  4\n", "  s\n"), {"paliers": counts}) == []
+    assert secrecy_checks.find_leaks(text, {"paliers": counts}) != []
+    assert secrecy_checks.find_leaks(text.replace("  4\n", "  s\n"), {"paliers": counts}) == []
 
 
 def test_find_leaks_plain_text_wrapped_labels_and_prose():
@@ -410,17 +412,17 @@ def test_find_leaks_plain_text_wrapped_labels_and_prose():
         "Éligibles                                             250\n"
         "Professionnels : la région compte de 1 à 7 professionnels.\n"  # prose, not the row
     )
-    assert secrecy.find_leaks(wrapped, {"chiffres": counts}) == []
+    assert secrecy_checks.find_leaks(wrapped, {"chiffres": counts}) == []
     leaky = wrapped.replace("en     s", "en     7")
-    assert "vaut 7" in secrecy.find_leaks(leaky, {"chiffres": counts})[0]
-    assert secrecy.find_leaks(wrapped.replace("en     s", "en     7,0 %"), {"chiffres": counts}) == []  # a share, not a count
-    assert "introuvable" in secrecy.find_leaks("rien ici\n", {"chiffres": counts})[0]
+    assert "vaut 7" in secrecy_checks.find_leaks(leaky, {"chiffres": counts})[0]
+    assert secrecy_checks.find_leaks(wrapped.replace("en     s", "en     7,0 %"), {"chiffres": counts}) == []  # a share, not a count
+    assert "introuvable" in secrecy_checks.find_leaks("rien ici\n", {"chiffres": counts})[0]
 
 
 def test_unique_rows_matches_numpy_unique_on_rows():
     import numpy as np
 
-    from vsm.secrecy import _unique_rows
+    from vsm.publish.secrecy import _unique_rows
 
     rng = np.random.default_rng(7)
     for width in (1, 2, 17, 63, 64):

@@ -29,6 +29,7 @@ from vsm.simulate.scenario import HYPOTHESIS_LABEL, HYPOTHESIS_SEED, changes, lo
 from vsm.simulate.sweep import default_sweep_spec, exact_number, make_sweep, parse_sweep_values
 
 from conftest import REPO_DIR, norm
+import secrecy_checks
 
 
 def _eur(cents: int) -> Decimal:
@@ -474,7 +475,6 @@ def test_cli_errors_are_french_with_exit_code_2(args, message, tmp_path):
 
 
 def test_report_secrecy_no_small_set_readable_and_tables_checked(simulation):
-    from vsm import secrecy
 
     sim, out = simulation
     report = rs.simulation_report("medecins-2024", [str(p) for p in MEDECIN_SCENARIOS], "all", "02", out)
@@ -485,7 +485,7 @@ def test_report_secrecy_no_small_set_readable_and_tables_checked(simulation):
             protection = plan.protections[pop.scope]
             if protection.whole:
                 continue
-            assert secrecy.readable_small_sets(pop.groups, protection.masked) == 0, pop.scope
+            assert secrecy_checks.readable_small_sets(pop.groups, protection.masked) == 0, pop.scope
     # what the payment reports of the period publish stays published here, and the masks go elsewhere
     from vsm import report as payment_report
     from vsm.store import read_results
@@ -510,7 +510,7 @@ def test_report_secrecy_no_small_set_readable_and_tables_checked(simulation):
         if hasattr(part, "_repr_markdown_")
     )
     html = pypandoc.convert_text(markdown, "html5", format=render.PANDOC_MARKDOWN)  # what both engines publish
-    assert secrecy.find_leaks(html, report.count_tables()) == []
+    assert secrecy_checks.find_leaks(html, report.count_tables()) == []
     # Mayotte (5 médecins) publishes nothing, not even a zero
     mayotte = report.budget_frame(report.scenarios[0], "P1")
     published = rs.sp.publish(mayotte, report.plan("P1"))
@@ -530,7 +530,6 @@ def test_report_refuses_a_simulation_of_other_rules(simulation, tmp_path):
 
 
 def test_simulate_report_rendered_without_leaks(demo, tmp_path):
-    from vsm import secrecy
 
     out, reports = tmp_path / "sim", tmp_path / "rapport"
     result = CliRunner().invoke(cli, [
@@ -543,7 +542,7 @@ def test_simulate_report_rendered_without_leaks(demo, tmp_path):
     assert html_path.is_file() and pdf_path.is_file()
     report = rs.simulation_report("medecins-2024", [str(TIER_40)], "P1", "02", out)
     html = html_path.read_text(encoding="utf-8")
-    assert secrecy.find_leaks(html, report.count_tables()) == []
+    assert secrecy_checks.find_leaks(html, report.count_tables()) == []
     import subprocess
 
     text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import synth_scale
-from vsm import secrecy
+from vsm.publish import secrecy
 from vsm.errors import VsmError
 from vsm.regions import load_regions
 from vsm.report import chart_minimum

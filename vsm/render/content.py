@@ -18,7 +18,7 @@ import yaml
 
 from ..display import markdown_table, md_escape
 from ..errors import VsmError
-from ..secrecy import settings
+from ..publish.secrecy import settings
 from .title import TitleBlock, footer_markdown, title_markdown
 
 

@@ -23,7 +23,7 @@ fewer than :func:`chart_minimum` professionals. Worked explanations (« Professi
 C ») are shown only for regions of more than the threshold, for professionals whose patient
 counts shown are 0 or more than it. No report ever shows a professional's or a patient's
 identifier; the per-professional payment list is the separate paiements.csv
-(vsm.secrecy.write_payments), never in a report.
+(vsm.publish.payments.write_payments), never in a report.
 
 This package re-exports the names the notebooks and the report tests use; inside vsm/,
 import from the module that owns a name.

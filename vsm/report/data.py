@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import secrecy
 from ..errors import VsmError
 from ..paths import PROJECT_DIR, default_rules
 from ..regions import Region, load_regions, normalize_region
 from ..rules import RuleSet, load_rules
 from ..store import default_results_dir, read_manifest, read_results, results_path  # the results layout: vsm.store
 
-PAYMENTS_FILE = secrecy.PAYMENTS_FILE
+
 NATIONAL = "national"
 NATIONAL_NAME = "France entière"
 UNKNOWN_REGION = "hors_region"  # scope of the professionals whose region is not in params/regions.yml

@@ -3,7 +3,7 @@ number of professionals, what statistical secrecy protects), :func:`format_cell`
 cell → French text), :func:`as_text` (the one plain-text table, ``text/plain``),
 :class:`Table` (a published table: pandoc Markdown in a notebook, plain text elsewhere) and
 :class:`Chart` (a figure with its French description). The secrecy settings the tables
-read (threshold, symbol) come from params/secret.yml through vsm.secrecy.
+read (threshold, symbol) come from params/secret.yml through vsm.publish.secrecy.
 
 Cell types: :class:`Headcount` (an ``int``); other ``int``: counts that are not people
 (input rows, DMPs); ``Decimal``: euros; ``Fraction``: a share (shown as a percentage);
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .. import present as fr
-from .. import secrecy
+from ..publish import secrecy
 from ..display import is_missing, markdown_table
 
 
@@ -74,7 +74,7 @@ def format_cell(value: object) -> str:
 
 def count_table(frame: pd.DataFrame, labels: int = 1) -> pd.DataFrame:
     """The unmasked numbers of professionals of a typed table, labelled as published (first
-    ``labels`` columns as the row label; other cells 0): what vsm.secrecy.find_leaks checks
+    ``labels`` columns as the row label; other cells 0): what find_leaks (tests/secrecy_checks.py) checks
     a rendered report against."""
     columns = [c for j, c in enumerate(frame.columns) if j >= labels]
     rows, index = [], []

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import present as fr
-from .. import secrecy
+from ..publish import secrecy
 from ..display import md_escape
 from ..errors import VsmError
 from ..money import mean_eur, median_eur, missing_to_meet, share, total_eur

@@ -7,7 +7,7 @@ a bar of a chart… A builder records, beside its typed table (``frame.attrs["se
 which group each cell counts or is computed on: a share is tied to its numerator and its
 denominator, an amount to the professionals it is paid to, a median of DMPs to the
 professionals it is taken over. :func:`secrecy_plan` decides once, for a whole period, which
-groups are masked (:func:`vsm.secrecy.protect` per scope: no set of 1 to 10 professionals
+groups are masked (:func:`vsm.publish.secrecy.protect` per scope: no set of 1 to 10 professionals
 readable, even by difference between tables, e.g. « professionnels − éligibles »; then the
 regions are made consistent with the national totals: a region's masked count is never the
 national total minus the published regions). :func:`publish` replaces the cells of masked
@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import secrecy
+from ..publish import secrecy
 from ..money import meets
 from ..regions import load_regions
 from ..rules import RuleSet
@@ -397,7 +397,7 @@ def secrecy_plan(results: pd.DataFrame, rules: RuleSet, entry: dict | None = Non
 
     1. The whole country (the groups the national figures publish) and each region (all
        the groups its report publishes) are protected on their own
-       (:func:`vsm.secrecy.protect`); a region of 1 to 10 professionals publishes nothing.
+       (:func:`vsm.publish.secrecy.protect`); a region of 1 to 10 professionals publishes nothing.
     2. Regions against the national totals: for every group published both nationally and
        per region, the masked regional counts must be 0 or at least two, adding up to 0 or
        more than 10 — otherwise the national total minus the published regions would give

@@ -346,7 +346,7 @@ class RegionalReport(SharedSections):
 
     def count_tables(self) -> dict[str, pd.DataFrame]:
         """The unmasked numbers of professionals of every table this report shows, labelled
-        as shown: what vsm.secrecy.find_leaks checks the rendered report against."""
+        as shown: what find_leaks (tests/secrecy_checks.py) checks the rendered report against."""
         tables = {
             "comparaison": count_table(region_vs_national_frame(self.results, self.region.code, self.rules, self.period)),
             "absents de la patientèle": count_table(without_patientele_frame(self.entry)),

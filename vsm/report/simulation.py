@@ -9,7 +9,7 @@ shown is the size of a *group* of one scope (France entière, or a region): « r
 avec la règle actuelle », « gagnants », « passent du palier 0 au palier 1 », « rémunérés
 pour la valeur 0,42 du balayage »…; an amount is tied to the professionals it is paid to
 (a change in cost to those whose payment changes). :func:`simulation_plan` protects each
-scope with :func:`vsm.secrecy.protect` (no set of 1 to 10 professionals readable, even by
+scope with :func:`vsm.publish.secrecy.protect` (no set of 1 to 10 professionals readable, even by
 difference between tables, between scenarios or between two values of a sweep), then
 makes the regions consistent with the national totals as :func:`vsm.report.secrecy_plan`
 does. A region of 1 to 10 professionals publishes nothing.
@@ -44,7 +44,7 @@ from . import data as rd
 from . import plan as sp
 from ..rules import words
 from .. import present as fr
-from .. import secrecy
+from ..publish import secrecy
 from ..display import Prose
 from ..errors import VsmError
 from ..present import eur_axis

@@ -5,7 +5,7 @@ professionals per period, and the statistical secrecy of each scope.
 Every number of professionals the report shows is the size of a *group* of one scope
 (France entière, or a region): « rémunérés avec la règle actuelle », « gagnants », « passent
 du palier 0 au palier 1 », « rémunérés pour la valeur 0,42 du balayage »…
-:func:`simulation_plan` protects each scope with :func:`vsm.secrecy.protect`, then makes the
+:func:`simulation_plan` protects each scope with :func:`vsm.publish.secrecy.protect`, then makes the
 regions consistent with the national totals as :func:`vsm.report.secrecy_plan` does; the
 groups the payment reports of the same period publish are added to each scope as groups
 already known (``shown``, :func:`payment_groups`).
@@ -24,7 +24,7 @@ import pandas as pd
 from . import display as dp
 from . import data as rd
 from . import plan as sp
-from .. import secrecy
+from ..publish import secrecy
 from ..errors import VsmError
 from ..regions import load_regions, normalize_region
 from ..rules import RuleSet
@@ -176,7 +176,7 @@ def sweep_groups(data: PeriodData, mask: np.ndarray) -> dict[str, np.ndarray]:
 
 # Groups that the payment reports of the same period publish and that this report's figures
 # are tied to (vsm.report.vsm_groups names): when a payment report shows one, it is « shown »
-# here (vsm.secrecy.protect): never masked, counted as known, the masks taken elsewhere.
+# here (vsm.publish.secrecy.protect): never masked, counted as known, the masks taken elsewhere.
 PAYMENT_GROUPS = ("professionnels", "remuneres", "complements")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import present as fr
-from .. import secrecy
+from ..publish import secrecy
 from ..display import Prose, md_escape
 from ..errors import VsmError
 from ..money import mean_eur, share

@@ -10,7 +10,8 @@ from .. import present as fr
 from ..display import Prose, md_escape
 from ..rules import RuleSet
 from ..rules.words import POPULATION_WORDS, methodology_frame, rule_summary_markdown
-from .data import NATIONAL, NATIONAL_NAME, PAYMENTS_FILE, region_of
+from ..publish.payments import PAYMENTS_FILE
+from .data import NATIONAL, NATIONAL_NAME, region_of
 from .display import Table, threshold
 from .figures import exclusions_frame, table, without_patientele_frame
 

@@ -1,0 +1,2 @@
+"""What may be published: statistical secrecy (:mod:`vsm.publish.secrecy`) and the caisse's
+payment list (:mod:`vsm.publish.payments`)."""
