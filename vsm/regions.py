@@ -37,6 +37,24 @@ def load_regions() -> dict[str, Region]:
     return dict(sorted(regions.items()))
 
 
+@lru_cache(maxsize=None)
+def departement_names() -> dict[str, str]:
+    """Every département's name (params/departements.yml), keyed by its INSEE code."""
+    path = params_dir() / "departements.yml"
+    data = load_yaml(path.read_text(encoding="utf-8"))
+    return {str(code): str(name) for code, name in data["departements"].items()}
+
+
+def departement_label(code: object) -> str:
+    """« 22 Côtes-d'Armor »; a code that is not a département is shown as given, a missing one
+    as « Non renseigné » (rows are never dropped from a table for a bad code)."""
+    if code is None or (isinstance(code, float) and code != code) or str(code).strip() == "":
+        return "Non renseigné"
+    text = str(code).strip()
+    name = departement_names().get(text)
+    return f"{text} {name}" if name else f"{text} (code inconnu)"
+
+
 def region_codes() -> list[str]:
     return list(load_regions())
 

@@ -75,6 +75,9 @@ def build_notebook() -> nbformat.NotebookNode:
             "import matplotlib.pyplot as plt\n"
             "from IPython.display import Markdown, display\n"
             "from vsm import present as fr\n"
+            f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})  # tests/: the test-only secrecy tools\n"
+            "import secrecy_checks\n"
+            "from vsm.publish import secrecy\n"
             "warnings.warn('avertissement technique pour le développeur')\n"
             "display(Markdown('# Forfait VSM — Bretagne (53) — période P1\\n\\n**Rapport régional.** Bloc de titre du notebook.'))"
         ),

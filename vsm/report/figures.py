@@ -18,12 +18,26 @@ from ..publish import secrecy
 from ..display import md_escape
 from ..errors import VsmError
 from ..money import mean_eur, median_eur, missing_to_meet, share, total_eur
-from ..regions import load_regions, normalize_region
+from ..regions import departement_label, load_regions, normalize_region
 from ..rules import RuleSet
 from ..rules.words import majoration_label, reached_label, threshold_percent
 from .data import ABSENT, KEPT_REASONS, NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, region_rows
 from .display import Headcount, Table, format_cell, symbol
-from .plan import Population, Secrecy, absent_population, counted, group_importance, population, publish, tied, tier_rows, typed_frame
+from .plan import (
+    Population,
+    Secrecy,
+    absent_population,
+    departement_keys,
+    departement_members,
+    departement_population,
+    counted,
+    group_importance,
+    population,
+    publish,
+    tied,
+    tier_rows,
+    typed_frame,
+)
 
 
 def table(frame: pd.DataFrame, plan: Secrecy | None = None) -> Table:
@@ -379,3 +393,42 @@ def essentials_markdown(results: pd.DataFrame, rules: RuleSet, period: str, scop
     if any(hidden) and f"**{symbol()}**" in text:
         text += f"\n\n*{md_escape(secrecy.secret_note())}*"
     return text
+
+
+# --------------------------------------------------------------------------- by département
+
+
+def departements_frame(results: pd.DataFrame, rules: RuleSet, period: str, scope: str) -> pd.DataFrame:
+    """Département | Professionnels | Éligibles | Rémunérés | Montant (| compléments): the key
+    figures of one region by département (its patientèle's), then the region as a whole.
+    ``scope``: the plan's scope of the table (:func:`vsm.report.plan.departement_scope`)."""
+    pop = departement_population(scope, results, rules)
+    complement = "complement_eur" in results.columns
+    columns = ["Département", "Professionnels", "Éligibles", "Rémunérés", f"Montant total du forfait ({period})"]
+    if complement:
+        columns += ["Compléments à verser (professionnels)", "Montant des compléments"]
+    rows: list[list] = []
+    for key, code in departement_keys(results).items():
+        part = results[departement_members(results, code)]
+        name = f"departement_{key}"
+        row = [
+            departement_label(code),
+            counted(pop, name),
+            counted(pop, f"{name}_eligibles"),
+            counted(pop, f"{name}_remuneres"),
+            tied(total_eur(part["amount_eur"]), scope, f"{name}_remuneres"),
+        ]
+        if complement:
+            row += [counted(pop, f"{name}_complements"), tied(total_eur(part["complement_eur"]), scope, f"{name}_complements")]
+        rows.append(row)
+    total = [
+        "Ensemble de la région",
+        counted(pop, "professionnels"),
+        counted(pop, "eligibles"),
+        counted(pop, "remuneres"),
+        tied(total_eur(results["amount_eur"]), scope, "remuneres"),
+    ]
+    if complement:
+        total += [counted(pop, "complements"), tied(total_eur(results["complement_eur"]), scope, "complements")]
+    rows.append(total)
+    return typed_frame(rows, columns, [pop])

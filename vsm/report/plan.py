@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..publish import secrecy
+from ..display import is_missing
 from ..money import meets
 from ..regions import load_regions
 from ..rules import RuleSet
@@ -182,6 +183,7 @@ IMPORTANCE = {
     "deja_payes": 55,
     "palier": 40,
     "non_eligibles": 40,
+    "departement": 35,
     "proche": 30,
     "segment": 20,
     "sans_dmp": 10,
@@ -403,14 +405,76 @@ def secrecy_plan(results: pd.DataFrame, rules: RuleSet, entry: dict | None = Non
        more than 10 — otherwise the national total minus the published regions would give
        them back. Else the smallest published count of another region is masked too (then
        that region is protected again), until nothing changes.
+    3. Each region's table by département (:func:`departement_population`), against the
+       region's figures as step 2 left them.
     """
     national = population(NATIONAL, results, rules, width, detail=False)
     regions = {code: population(code, part, rules, width, detail=code != UNKNOWN_REGION) for code, part in region_scopes(results).items()}
     coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())]
     protections = couple_regions(national, regions, coupled)
+    for code, part in region_scopes(results).items():
+        if code != UNKNOWN_REGION and "departement" in part.columns:
+            pop = departement_population(departement_scope(code), part, rules)
+            protections[pop.scope] = protect_departements(pop, protections[code])
     if entry is not None:
         protections[ABSENT] = absent_population(entry).protect()
     return Secrecy(protections)
+
+
+# --------------------------------------------------------------------------- by département
+
+DEPARTEMENT_TOTALS = ("professionnels", "eligibles", "remuneres", "complements")  # the table's last row: the region
+
+
+def departement_scope(region: str) -> str:
+    """The plan's scope of a region's table by département."""
+    return f"{region}:departements"
+
+
+def departement_codes(results: pd.DataFrame) -> list[str | None]:
+    """Each professional's département as found in the results (None when missing)."""
+    return [None if is_missing(v) or str(v).strip() == "" else str(v).strip() for v in results["departement"]]
+
+
+def departement_keys(results: pd.DataFrame) -> dict[str, str | None]:
+    """Group-name key → département code, in code order, « non_renseigne » (missing) last:
+    every professional is in exactly one key."""
+    codes = departement_codes(results)
+    keys: dict[str, str | None] = {code: code for code in sorted({c for c in codes if c is not None})}
+    if any(c is None for c in codes):
+        keys["non_renseigne"] = None
+    return keys
+
+
+def departement_members(results: pd.DataFrame, code: str | None) -> np.ndarray:
+    return np.array([c == code for c in departement_codes(results)], dtype=bool)
+
+
+def departement_population(scope: str, results: pd.DataFrame, rules: RuleSet) -> Population:
+    """The groups the table « par département » publishes: for each département, its
+    professionals, eligible, paid (its amount is tied to them) and, for a complementary period,
+    those with a complement; and the region's own totals (the table's last row)."""
+    base = vsm_groups(results, rules, detail=False)
+    groups: dict[str, np.ndarray] = {name: base[name] for name in DEPARTEMENT_TOTALS if name in base}
+    for key, code in departement_keys(results).items():
+        members = departement_members(results, code)
+        groups[f"departement_{key}"] = members
+        groups[f"departement_{key}_eligibles"] = members & base["eligibles"]
+        groups[f"departement_{key}_remuneres"] = members & base["remuneres"]
+        if "complements" in base:
+            groups[f"departement_{key}_complements"] = members & base["complements"]
+    return Population(scope, groups, {name: group_importance(name) for name in groups})
+
+
+def protect_departements(pop: Population, region: secrecy.Protection) -> secrecy.Protection:
+    """The table by département protected against what the region's report already publishes:
+    a region total the region masks is masked here too, one it publishes is known to the
+    reader (never masked, counted as readable); a region of 1 to 10 publishes nothing."""
+    totals = [name for name in DEPARTEMENT_TOTALS if name in pop.groups]
+    if region.whole:
+        return secrecy.protect(pop.groups, whole=True)
+    forced = {name for name in totals if region.is_masked(name)}
+    return secrecy.protect(pop.groups, importance=pop.importance, forced=forced, shown=set(totals) - forced)
 
 
 # --------------------------------------------------------------------------- forfait structure 2023

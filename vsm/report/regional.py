@@ -23,6 +23,7 @@ from .charts import patientele_histogram, share_histogram, structured_histogram
 from .data import NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, load_period, region_rows, report_parameters
 from .display import Chart, Table, count_table, chart_minimum, threshold
 from .figures import (
+    departements_frame,
     essentials_markdown,
     key_figures_frame,
     near_threshold_frame,
@@ -32,7 +33,7 @@ from .figures import (
     tier_majoration_frame,
     without_patientele_frame,
 )
-from .plan import Secrecy, secrecy_plan
+from .plan import Secrecy, departement_scope, secrecy_plan
 from .structure import read_structure_results, structure_rules_of, structure_section
 from .titles import SharedSections, payments_markdown, scope_markdown, title_facts
 
@@ -253,6 +254,25 @@ class RegionalReport(SharedSections):
                 "et médiane portent sur les professionnels rémunérés (forfait non nul)."
             ),
             self.key_figures(),
+        ]
+
+    def departements(self) -> Table | Prose:
+        """The region's key figures by département (its patientèle's), under the plan."""
+        if "departement" not in self.regional.columns:
+            return Prose("*La patientèle de ce lot ne renseigne pas le département des professionnels : "
+                         "pas de chiffres par département.*")
+        return table(departements_frame(self.regional, self.rules, self.period, departement_scope(self.scope)), self.plan)
+
+    def departements_section(self) -> list:
+        if self.whole or len(self.regional) == 0:
+            return []
+        return [
+            Prose(
+                "## Par département\n\nLes mêmes chiffres, pour chaque département de la patientèle « médecin traitant » "
+                "des professionnels ; la dernière ligne est la région entière. Le montant est celui versé aux professionnels "
+                "rémunérés du département."
+            ),
+            self.departements(),
         ]
 
     def comparison_section(self) -> list:
