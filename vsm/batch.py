@@ -85,6 +85,8 @@ START_TIMEOUT = 180  # seconds for a kernel to start (many start at once on a lo
 CELL_TIMEOUT = 600  # seconds per cell
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]  # no start-up chatter on the batch's stderr
 REMOVE_INPUT = "remove-input"
+REMOVE_CELL = "remove-cell"
+SECTION_TAG = "section-regionale"  # notebooks/rapport_regional.ipynb: a section's heading and fixed prose
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -401,6 +403,19 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__} : {text}" if text else type(exc).__name__
 
 
+def drop_empty_sections(cells: list) -> None:
+    """A markdown cell tagged « section-regionale » (a section's heading and fixed prose, in the
+    notebook) is hidden (« remove-cell », honoured by every engine) when the code cell after it
+    shows nothing: the section is not published for this report (a region of 1 to 10
+    professionals), so neither is its heading."""
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "markdown" or SECTION_TAG not in cell.get("metadata", {}).get("tags", []):
+            continue
+        following = next((c for c in cells[i + 1:] if c.cell_type == "code"), None)
+        if following is not None and not following.get("outputs"):
+            cell.metadata.setdefault("tags", []).append(REMOVE_CELL)
+
+
 def finalize(partial: Path, job: Job, error: str | None) -> None:
     """The executed notebook, finished: title facts in ``metadata["vsm"]``, the cell that
     Papermill injected hidden like every code cell, then moved into place atomically."""
@@ -415,6 +430,7 @@ def finalize(partial: Path, job: Job, error: str | None) -> None:
             tags = cell.metadata.setdefault("tags", [])
             if REMOVE_INPUT not in tags:
                 tags.append(REMOVE_INPUT)
+    drop_empty_sections(nb.cells)
     with atomic_path(job.output) as tmp:
         nbformat.write(nb, tmp)
     partial.unlink(missing_ok=True)

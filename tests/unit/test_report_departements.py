@@ -155,3 +155,40 @@ def test_region_totals_masked_by_the_region_are_masked_in_the_table(rules):
     columns = {"professionnels": "Professionnels", "eligibles": "Éligibles", "remuneres": "Rémunérés"}
     for name, column in columns.items():
         assert (last[column] == symbol) == region.is_masked(name), name
+
+
+def test_section_headings_are_dropped_when_the_section_shows_nothing():
+    """The regional notebook's section headings are markdown cells: the batch hides one
+    (« remove-cell ») when the code cell after it shows nothing (a region of 1 to 10)."""
+    import nbformat
+
+    from vsm.batch import REMOVE_CELL, SECTION_TAG, drop_empty_sections
+
+    def heading(text):
+        return nbformat.v4.new_markdown_cell(text, metadata={"tags": [SECTION_TAG]})
+
+    shown = nbformat.v4.new_code_cell("display(x)", outputs=[nbformat.v4.new_output("display_data", {"text/markdown": "x"})])
+    empty = nbformat.v4.new_code_cell("display(*[])")
+    plain = nbformat.v4.new_markdown_cell("## Méthode")
+    cells = [heading("## Chiffres clés"), shown, heading("## Distributions"), empty, plain, nbformat.v4.new_code_cell("y")]
+    drop_empty_sections(cells)
+    assert REMOVE_CELL not in cells[0].metadata["tags"]
+    assert REMOVE_CELL in cells[2].metadata["tags"]
+    assert "tags" not in cells[4].metadata  # an untagged heading is never hidden
+
+
+def test_the_regional_notebook_holds_the_section_headings():
+    """The headings and fixed prose of the regional sections are the notebook's, not Python's."""
+    import json
+
+    from conftest import REPO_DIR
+    from vsm.batch import SECTION_TAG
+
+    nb = json.loads((REPO_DIR / "notebooks" / "rapport_regional.ipynb").read_text(encoding="utf-8"))
+    headings = ["".join(c["source"]).split("\n")[0] for c in nb["cells"]
+                if c["cell_type"] == "markdown" and SECTION_TAG in c["metadata"].get("tags", [])]
+    for wanted in ["## Chiffres clés", "## Par département", "## Montants par palier et majoration", "## Distributions",
+                   "## Professionnels proches d'un seuil", "## Trois calculs expliqués"]:
+        assert wanted in headings
+    code = (REPO_DIR / "vsm" / "report" / "regional.py").read_text(encoding="utf-8")
+    assert "## Chiffres clés" not in code and "## Distributions" not in code

@@ -241,20 +241,15 @@ class RegionalReport(SharedSections):
     def payments(self) -> Prose:
         return Prose(payments_markdown(self.rules, self.period, self.payments_path))
 
-    # Sections: a heading, its explanation and its tables or charts; a region of 1 to 10
-    # professionals has none of the regional sections (« L'essentiel » says why).
+    # Sections: their heading and fixed prose are markdown cells of the notebook (tagged
+    # « section-regionale »); these methods give what depends on the data. A region of 1 to 10
+    # professionals has none of the regional sections (« L'essentiel » says why): each method
+    # then shows nothing, and the batch drops the tagged cell before it (vsm.batch.finalize).
 
     def key_figures_section(self) -> list:
         if self.whole:
             return []
-        return [
-            Prose(
-                "## Chiffres clés\n\nLes parts sont calculées sur les professionnels éligibles ; le taux de majoration, sur "
-                "les professionnels qui atteignent au moins le premier palier (seuls ceux-là peuvent être majorés). Moyenne "
-                "et médiane portent sur les professionnels rémunérés (forfait non nul)."
-            ),
-            self.key_figures(),
-        ]
+        return [self.key_figures()]
 
     def departements(self) -> Table | Prose:
         """The region's key figures by département (its patientèle's), under the plan."""
@@ -266,14 +261,7 @@ class RegionalReport(SharedSections):
     def departements_section(self) -> list:
         if self.whole or len(self.regional) == 0:
             return []
-        return [
-            Prose(
-                "## Par département\n\nLes mêmes chiffres, pour chaque département de la patientèle « médecin traitant » "
-                "des professionnels ; la dernière ligne est la région entière. Le montant est celui versé aux professionnels "
-                "rémunérés du département."
-            ),
-            self.departements(),
-        ]
+        return [self.departements()]
 
     def comparison_section(self) -> list:
         intro = (
@@ -287,46 +275,35 @@ class RegionalReport(SharedSections):
     def tiers_section(self) -> list:
         if self.whole:
             return []
-        return [
-            Prose(
-                "## Montants par palier et majoration\n\nChaque professionnel figure dans une seule ligne : les lignes "
-                "s'additionnent pour donner le total. Le montant est le forfait brut du palier, éventuellement majoré, "
-                "pondéré par la taille de la patientèle « médecin traitant »."
-            ),
-            self.tier_totals(),
-        ]
+        return [self.tier_totals()]
 
     def distributions_section(self) -> list:
         if self.whole:
             return []
         return [
             Prose(
-                "## Distributions\n\nLes graphiques portent sur les professionnels éligibles. Pour le secret statistique, "
+                "Les graphiques portent sur les professionnels éligibles. Pour le secret statistique, "
                 f"les barres sont regroupées de façon que chacune compte 0 ou plus de {threshold()} professionnels et ne "
                 "chevauche aucun seuil ; une partie couverte par le secret est hachurée (« s ») ; un graphique de moins de "
-                f"{chart_minimum()} professionnels n'est pas tracé.\n\nPart de VSM, avec les seuils des paliers ; la part "
-                "peut dépasser 100 %, car le numérateur compte tous les DMP alimentés par le médecin, pas seulement ceux de "
-                "ses patients en ALD."
-            ),
-            self.share_chart(),
-            Prose(
-                "Part de VSM alimentés en données structurées (CI-SIS), parmi les professionnels qui ont alimenté au moins "
-                "un DMP, avec le seuil de la majoration."
-            ),
-            self.structured_chart(),
-            Prose(
-                "Taille de la patientèle « médecin traitant », avec la patientèle de référence de la pondération : "
-                "au-dessus, le forfait est augmenté ; au-dessous, il est réduit."
-            ),
-            self.patientele_chart(),
+                f"{chart_minimum()} professionnels n'est pas tracé."
+            )
         ]
+
+    def share_chart_section(self) -> list:
+        return [] if self.whole else [self.share_chart()]
+
+    def structured_chart_section(self) -> list:
+        return [] if self.whole else [self.structured_chart()]
+
+    def patientele_chart_section(self) -> list:
+        return [] if self.whole else [self.patientele_chart()]
 
     def near_section(self) -> list:
         if self.whole:
             return []
         return [
             Prose(
-                "## Professionnels proches d'un seuil\n\nProfessionnels éligibles dont la part de VSM est juste sous un "
+                "Professionnels éligibles dont la part de VSM est juste sous un "
                 "seuil de palier, et nombre de DMP qu'il leur reste à alimenter pour l'atteindre. Seuls des agrégats sont "
                 "publiés. " + self.near_thresholds_intro().text
             ),
@@ -356,7 +333,7 @@ class RegionalReport(SharedSections):
             return []
         return [
             Prose(
-                "## Trois calculs expliqués\n\nTrois professionnels de la région, choisis parmi les plus représentatifs "
+                "Trois professionnels de la région, choisis parmi les plus représentatifs "
                 "de leur cas (part de VSM la plus proche de la médiane du cas), et désignés par une lettre : un forfait nul, "
                 "un premier palier sans majoration, un forfait majoré. Chaque étape cite la règle qu'elle applique. Seuls "
                 f"des professionnels dont les effectifs de patients affichés valent 0 ou plus de {threshold()} sont choisis."
