@@ -176,6 +176,11 @@ class RegionalReport(SharedSections):
     def scope_note(self) -> Prose:
         return Prose(scope_markdown(self.rules, "de la région", "entre deux chiffres"))
 
+    def _regional_table(self, what: str, frame) -> Table | Prose:
+        """A table of the region's own figures (``frame()``, built only when published), or the
+        sentence saying it is withheld for a region of 1 to 10 professionals."""
+        return self._withheld(what) if self.whole else table(frame(), self.plan)
+
     def _withheld(self, what: str) -> Prose:
         return Prose(
             f"*{what} : non publié, la région comptant de 1 à {threshold()} professionnels (secret statistique). "
@@ -183,17 +188,13 @@ class RegionalReport(SharedSections):
         )
 
     def key_figures(self) -> Table | Prose:
-        if self.whole:
-            return self._withheld("Chiffres clés de la région")
-        return table(key_figures_frame(self.regional, self.rules, self.period, self.scope), self.plan)
+        return self._regional_table("Chiffres clés de la région", lambda: key_figures_frame(self.regional, self.rules, self.period, self.scope))
 
     def comparison(self) -> Table:
         return table(region_vs_national_frame(self.results, self.region.code, self.rules, self.period), self.plan)
 
     def tier_totals(self) -> Table | Prose:
-        if self.whole:
-            return self._withheld("Montants par palier et majoration de la région")
-        return table(tier_majoration_frame(self.regional, self.rules, self.scope), self.plan)
+        return self._regional_table("Montants par palier et majoration de la région", lambda: tier_majoration_frame(self.regional, self.rules, self.scope))
 
     def share_chart(self) -> Chart | Prose:
         return share_histogram(self.regional, self.rules, self.where, self.plan, self.scope, self.near_width)
@@ -205,9 +206,7 @@ class RegionalReport(SharedSections):
         return patientele_histogram(self.regional, self.rules, self.where, self.plan, self.scope, self.near_width)
 
     def near_thresholds(self) -> Table | Prose:
-        if self.whole:
-            return self._withheld("Professionnels proches d'un seuil dans la région")
-        return table(near_threshold_frame(self.regional, self.rules, self.near_width, self.scope), self.plan)
+        return self._regional_table("Professionnels proches d'un seuil dans la région", lambda: near_threshold_frame(self.regional, self.rules, self.near_width, self.scope))
 
     def near_thresholds_intro(self) -> Prose:
         bands = " et ".join(
@@ -221,9 +220,7 @@ class RegionalReport(SharedSections):
         )
 
     def quality(self) -> Table | Prose:
-        if self.whole:
-            return self._withheld("Qualité des données de la région")
-        return table(regional_quality_frame(self.regional, self.entry, self.rules, self.scope), self.plan)
+        return self._regional_table("Qualité des données de la région", lambda: regional_quality_frame(self.regional, self.entry, self.rules, self.scope))
 
     def worked_examples(self) -> Prose:
         if len(self.regional) <= threshold():

@@ -146,11 +146,16 @@ class StructureIndicator(Criterion):
         return f"indicateur{'s' if self.plural else ''} {self.number}"
 
 
-class Volet1(StrictModel):
+class Volet(StrictModel):
+    """What both volets have: a label and at least one indicator."""
+
     label: str = Field(min_length=1)
+    indicators: list[StructureIndicator] = Field(min_length=1)
+
+
+class Volet1(Volet):
     points: PointsParam
     gates_volet2: BoolParam
-    indicators: list[StructureIndicator] = Field(min_length=1)
 
     @field_validator("indicators")
     @classmethod
@@ -166,10 +171,8 @@ class Volet1(StrictModel):
         return indicators
 
 
-class Volet2(StrictModel):
-    label: str = Field(min_length=1)
+class Volet2(Volet):
     independent: BoolParam
-    indicators: list[StructureIndicator] = Field(min_length=1)
 
     @field_validator("indicators")
     @classmethod

@@ -4,6 +4,7 @@ and the calendar (observation window, deadlines, semestrial snapshots) as day nu
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,30 +13,21 @@ import pyarrow as pa
 import yaml
 
 from ..errors import VsmError
-from ..paths import load_yaml, params_dir
+from ..paths import load_yaml, params_dir, schemas_dir
 
-FEEDS_SCHEMA = pa.schema(
-    [
-        ("ps_id", pa.string()),
-        ("dmp_id", pa.string()),
-        ("event_date", pa.date32()),
-        ("type_code", pa.string()),
-        ("format_code", pa.string()),
-        ("status", pa.string()),
-        ("action", pa.string()),
-    ]
-)
-PATIENTELE_SCHEMA = pa.schema(
-    [
-        ("ps_id", pa.string()),
-        ("ps_kind", pa.string()),
-        ("region", pa.string()),
-        ("departement", pa.string()),
-        ("snapshot_date", pa.date32()),
-        ("patients_mt", pa.int64()),
-        ("patients_mt_ald", pa.int64()),
-    ]
-)
+# The Arrow type of each Frictionless type the input schemas (params/schemas/) declare.
+ARROW_TYPES = {"string": pa.string(), "date": pa.date32(), "integer": pa.int64()}
+
+
+def arrow_schema(name: str) -> pa.Schema:
+    """The Arrow schema of the extracts the synthetic data writes, from their declared schema
+    (params/schemas/<name>.schema.json, the one owner of column names, order and types)."""
+    declared = json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+    return pa.schema([(field["name"], ARROW_TYPES[field["type"]]) for field in declared["fields"]])
+
+
+FEEDS_SCHEMA = arrow_schema("traces_dmp")
+PATIENTELE_SCHEMA = arrow_schema("patientele_mt")
 
 STATUSES = ("success", "failure")
 ACTIONS = ("creation", "update", "deletion")
