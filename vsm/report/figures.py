@@ -27,8 +27,8 @@ from .plan import (
     Population,
     Secrecy,
     absent_population,
+    departement_codes,
     departement_keys,
-    departement_members,
     departement_population,
     counted,
     group_importance,
@@ -408,9 +408,9 @@ def departements_frame(results: pd.DataFrame, rules: RuleSet, period: str, scope
     if complement:
         columns += ["Compléments à verser (professionnels)", "Montant des compléments"]
     rows: list[list] = []
-    for key, code in departement_keys(results).items():
-        part = results[departement_members(results, code)]
+    for key, code in departement_keys(departement_codes(results)).items():
         name = f"departement_{key}"
+        part = results[pop.groups[name]]
         row = [
             departement_label(code),
             counted(pop, name),

@@ -414,7 +414,7 @@ def secrecy_plan(results: pd.DataFrame, rules: RuleSet, entry: dict | None = Non
     protections = couple_regions(national, regions, coupled)
     for code, part in region_scopes(results).items():
         if code != UNKNOWN_REGION and "departement" in part.columns:
-            pop = departement_population(departement_scope(code), part, rules)
+            pop = departement_population(departement_scope(code), part, rules, regions[code].groups)
             protections[pop.scope] = protect_departements(pop, protections[code])
     if entry is not None:
         protections[ABSENT] = absent_population(entry).protect()
@@ -431,33 +431,30 @@ def departement_scope(region: str) -> str:
     return f"{region}:departements"
 
 
-def departement_codes(results: pd.DataFrame) -> list[str | None]:
-    """Each professional's département as found in the results (None when missing)."""
-    return [None if is_missing(v) or str(v).strip() == "" else str(v).strip() for v in results["departement"]]
+def departement_codes(results: pd.DataFrame) -> np.ndarray:
+    """Each professional's département as found in the results (None when missing), once."""
+    return np.array([None if is_missing(v) or str(v).strip() == "" else str(v).strip() for v in results["departement"]], dtype=object)
 
 
-def departement_keys(results: pd.DataFrame) -> dict[str, str | None]:
-    """Group-name key → département code, in code order, « non_renseigne » (missing) last:
-    every professional is in exactly one key."""
-    codes = departement_codes(results)
+def departement_keys(codes: np.ndarray) -> dict[str, str | None]:
+    """Group-name key → département code (of :func:`departement_codes`), in code order,
+    « non_renseigne » (missing) last: every professional is in exactly one key."""
     keys: dict[str, str | None] = {code: code for code in sorted({c for c in codes if c is not None})}
     if any(c is None for c in codes):
         keys["non_renseigne"] = None
     return keys
 
 
-def departement_members(results: pd.DataFrame, code: str | None) -> np.ndarray:
-    return np.array([c == code for c in departement_codes(results)], dtype=bool)
-
-
-def departement_population(scope: str, results: pd.DataFrame, rules: RuleSet) -> Population:
+def departement_population(scope: str, results: pd.DataFrame, rules: RuleSet, base: Mapping[str, np.ndarray] | None = None) -> Population:
     """The groups the table « par département » publishes: for each département, its
     professionals, eligible, paid (its amount is tied to them) and, for a complementary period,
-    those with a complement; and the region's own totals (the table's last row)."""
-    base = vsm_groups(results, rules, detail=False)
+    those with a complement; and the region's own totals (the table's last row). ``base``: the
+    region's groups when already computed (:func:`vsm_groups`)."""
+    base = vsm_groups(results, rules, detail=False) if base is None else base
     groups: dict[str, np.ndarray] = {name: base[name] for name in DEPARTEMENT_TOTALS if name in base}
-    for key, code in departement_keys(results).items():
-        members = departement_members(results, code)
+    codes = departement_codes(results)
+    for key, code in departement_keys(codes).items():
+        members = np.fromiter((c == code for c in codes), dtype=bool, count=len(codes))
         groups[f"departement_{key}"] = members
         groups[f"departement_{key}_eligibles"] = members & base["eligibles"]
         groups[f"departement_{key}_remuneres"] = members & base["remuneres"]
