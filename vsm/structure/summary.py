@@ -84,15 +84,15 @@ def regional_summary(
         "paid": len(paid),
         "total_points": int(points.sum()),
         "total_eur": amounts,
-        "mean_eur": _shown_mean(amounts, n),
-        "mean_eur_paid": _shown_mean(amounts, len(paid)),
+        "mean_eur": shown_mean(amounts, n),
+        "mean_eur_paid": shown_mean(amounts, len(paid)),
         "points_quantiles": quantiles,
         "points_distribution": distribution.reset_index(drop=True),
         "indicators": pd.DataFrame(indicators),
     }
 
 
-def _shown_mean(total, n):
+def shown_mean(total: Decimal, n: int) -> Decimal:
     """The summaries show 0,00 € as the mean of nobody (their published format)."""
     mean = mean_of_total(total, n)
     return Decimal("0.00") if mean is None else mean

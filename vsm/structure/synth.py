@@ -3,7 +3,6 @@ tests), calibrated by params/synth_structure.yml (no rule of the computation rea
 
 from __future__ import annotations
 
-from decimal import Decimal
 
 import math
 from pathlib import Path
@@ -21,8 +20,8 @@ from ..synth.params import MEDECIN, Calendar, load_synth_params, scale_spec
 from ..synth.professionals import make_professionals
 from .compute import compute_structure, total_eur
 from .inputs import input_columns
-from ..money import mean_of_total
 from .rules import StructureRuleSet, load_structure_rules
+from .summary import shown_mean
 
 SYNTH_PARAMS_FILE = "synth_structure.yml"
 
@@ -143,12 +142,6 @@ def synthesize_structure(
         "volet1_failed": int((~results["volet1_met"]).sum()),
         "paid": paid,
         "total_eur": amount,
-        "mean_eur": _shown_mean(amount, n),
-        "mean_eur_paid": _shown_mean(amount, paid),
+        "mean_eur": shown_mean(amount, n),
+        "mean_eur_paid": shown_mean(amount, paid),
     }
-
-
-def _shown_mean(total, n):
-    """The summaries show 0,00 € as the mean of nobody (their published format)."""
-    mean = mean_of_total(total, n)
-    return Decimal("0.00") if mean is None else mean
