@@ -29,7 +29,7 @@ import pandas as pd
 
 from vsm import present as fr
 from vsm.errors import VsmError
-from vsm.publish.secrecy import _atoms, _determined, _sensitive, settings
+from vsm.publish.secrecy import settings
 
 TOTAL = "Total"
 
@@ -242,15 +242,19 @@ def publish_table(
 
 
 def readable_small_sets(groups: Mapping[str, np.ndarray], masked: Iterable[str], *, threshold: int | None = None) -> int:
-    """How many protected sets of 1 to ``threshold`` professionals the unmasked groups give
-    away (0 for a protection made by :func:`protect`): a check for the tests."""
+    """How many sets of 1 to ``threshold`` professionals the unmasked groups of one
+    population give away (0 for a protection made by :func:`protect`): the independent audit
+    of tests/secrecy_audit.py on a single population."""
+    from secrecy_audit import audit
+
+    from vsm.publish.secrecy import Group
+
     limit = settings().threshold if threshold is None else threshold
     names = list(groups)
-    forms, counts = _atoms(groups, names)
-    hidden = set(masked)
-    visible = forms[[i for i, n in enumerate(names) if n not in hidden]] if len(names) else forms
-    sensitive = _sensitive(forms, counts, limit)
-    return int(_determined(sensitive, visible).sum())
+    size = len(np.asarray(groups[names[0]])) if names else 0
+    listed = [Group(("_", "_", n), np.nonzero(np.asarray(groups[n], dtype=bool))[0]) for n in names]
+    hidden = {("_", "_", n) for n in masked}
+    return len(audit(size, listed, hidden, limit))
 
 
 # --------------------------------------------------------------------------- checking a rendered document

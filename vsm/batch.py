@@ -235,6 +235,32 @@ def write_all_payments(rules: RuleSet, periods: list[str], regions: list[str], r
     return written
 
 
+SECRET_FILE = "secret_statistique.json"
+
+
+def write_secret_plan(rules: RuleSet, results_dir: Path, structure_results: Path | None, out_dir: Path,
+                      say: Callable[[str], None] = lambda _text: None) -> Path:
+    """Decide the statistical secrecy of everything the rule set publishes — every period
+    computed (not only those asked for), every region, département, the national synthesis
+    and the forfait structure — once, and write it to ``<out>/<rules>/secret_statistique.json``
+    (which groups are masked in each scope, the inputs' fingerprint; no count). Every notebook
+    of the batch reads it; an earlier batch's decision on the same inputs is reused."""
+    from .report.plan import publication_plan
+    from .report.structure import read_structure_results
+
+    path = Path(out_dir) / rules.id / SECRET_FILE
+    structure = read_structure_results(structure_results) if structure_results is not None else None
+    begun = time.perf_counter()
+    publication = publication_plan(rules, results_dir, structure, saved=path if path.is_file() else None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(publication.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    masked = publication.stats.get("masques", 0)
+    say(f"Secret statistique décidé pour tout le jeu de règles ({fr.integer(masked)} groupe(s) masqué(s), "
+        f"{fr.number(time.perf_counter() - begun, 1)} s) : {path}")
+    return path
+
+
 # --------------------------------------------------------------------------- jobs
 
 
@@ -351,10 +377,12 @@ def plan(
     out_dir: Path,
     manifest: dict,
     structure_results: Path | None = None,
+    secret_plan: Path | None = None,
 ) -> list[Job]:
     """Every period × region report, then the national synthesis of each period."""
     results = str(Path(results_dir).resolve())
     structure = str(Path(structure_results).resolve()) if structure_results is not None else ""
+    secret = str(Path(secret_plan).resolve()) if secret_plan is not None else None
     jobs = []
     for period in periods:
         entry = manifest["periods"][period]
@@ -372,6 +400,7 @@ def plan(
                         "results_dir": results,
                         "structure_results": structure,
                         "payments_file": f"{rules.id}/{period}/{code}/{PAYMENTS_FILE}",
+                        "secret_plan": secret,
                     },
                     title_facts(rules, period, code, entry),
                 )
@@ -382,7 +411,8 @@ def plan(
                 NATIONAL,
                 NATIONAL_NOTEBOOK,
                 output_path(out_dir, rules.id, period, NATIONAL),
-                {"rules": rules.id, "period": period, "results_dir": results},
+                {"rules": rules.id, "period": period, "results_dir": results, "structure_results": structure,
+                 "secret_plan": secret},
                 title_facts(rules, period, NATIONAL, entry),
             )
         )
@@ -605,7 +635,8 @@ def _run_batch_locked(
         structure = structure_indicators(ensure_demo_data()[1])
     structure_results = ensure_structure(results_dir, structure, say=say, rules_ref=structure_rules) if structure is not None else None
     write_all_payments(rules, periods, regions, results_dir, out_dir)
-    jobs = plan(rules, periods, regions, results_dir, out_dir, manifest, structure_results)
+    secret = write_secret_plan(rules, results_dir, structure_results, out_dir, say)
+    jobs = plan(rules, periods, regions, results_dir, out_dir, manifest, structure_results, secret)
     begun = time.perf_counter()
     results = run_jobs(jobs, workers, progress=progress)
     executed = time.perf_counter() - begun

@@ -323,13 +323,17 @@ def test_protect_difference_of_two_nested_counts():
 def test_protect_two_by_two_table_with_published_margins():
     # Tier 1 with majoration: 5. Its row (tier 1 = atteint_1 − atteint_2) and its column
     # (majorés) are published: the three other cells of the 2 × 2 table must go too.
+    # The cheapest masks (by total importance) are taken: here « majorés » (70) and the
+    # cell beside the small one (50) cost less than the three other cells (150).
     groups = nested_groups()
     protection = secrecy.protect(groups, importance=IMPORTANT)
-    for name in ("palier_1_avec", "palier_1_sans", "palier_2_avec", "palier_2_sans"):
-        assert protection.is_masked(name), name
-    for name in ("eligibles", "atteint_1", "atteint_2", "majores", "palier_0"):
+    assert protection.is_masked("palier_1_avec") and protection.is_masked("palier_1_sans")
+    for name in ("eligibles", "atteint_1", "atteint_2", "palier_0"):
         assert not protection.is_masked(name), name
-    assert "palier_1_avec" in protection.primary and "palier_2_sans" not in protection.primary
+    assert "palier_1_avec" in protection.primary and "palier_1_sans" not in protection.primary
+    assert secrecy_checks.readable_small_sets(groups, protection.masked) == 0
+    cheaper = {"non_eligibles", "professionnels", "palier_1_avec", "palier_1_sans", "majores"}
+    assert set(protection.masked) == cheaper
 
 
 def test_protect_identical_groups_share_their_mask():
@@ -427,6 +431,7 @@ def test_unique_rows_matches_numpy_unique_on_rows():
     rng = np.random.default_rng(7)
     for width in (1, 2, 17, 63, 64):
         matrix = rng.random((2000, width)) < 0.3
-        atoms, counts = _unique_rows(matrix)
-        expected_atoms, expected_counts = np.unique(matrix, axis=0, return_counts=True)
+        atoms, inverse, counts = _unique_rows(matrix)
+        expected_atoms, expected_inverse, expected_counts = np.unique(matrix, axis=0, return_inverse=True, return_counts=True)
         assert atoms.dtype == bool and (atoms == expected_atoms).all() and (counts == expected_counts).all()
+        assert (inverse == expected_inverse.ravel()).all()

@@ -74,6 +74,11 @@ def report_parameters(rules: RuleSet | str | None, period: str | None, results_d
     return rules, period
 
 
+def read_manifest_periods(results_dir: str | Path | None) -> list[str]:
+    """The periods computed in a results folder, in the manifest's order."""
+    return list(read_manifest(results_folder(results_dir)).get("periods", {}))
+
+
 def load_period(rules: RuleSet | str, period: str, results_dir: str | Path) -> tuple[RuleSet, pd.DataFrame, dict, dict]:
     """Rules, national results of ``period``, the manifest's entry of the period, and the
     whole manifest — checked to belong together (same rule set, same period)."""

@@ -13,7 +13,7 @@ from ..regions import load_regions
 from ..rules import RuleSet
 from ..rules.words import reached_label
 from .charts import regions_amounts_chart, regions_rates_chart
-from .data import NATIONAL, NATIONAL_NAME, UNKNOWN_REGION, load_period, region_rows, report_parameters
+from .data import NATIONAL, NATIONAL_NAME, UNKNOWN_REGION, load_period, region_rows, report_parameters, results_folder
 from .display import Chart, Table, count_table
 from .figures import (
     essentials_markdown,
@@ -23,7 +23,7 @@ from .figures import (
     tier_majoration_frame,
     without_patientele_frame,
 )
-from .plan import Secrecy, counted, population, secrecy_plan, tied, typed_frame
+from .plan import Secrecy, counted, decide_publication, population, publication_plan, tied, typed_frame
 from .titles import SharedSections, scope_markdown, title_facts
 
 
@@ -73,10 +73,16 @@ class NationalReport(SharedSections):
     period: str
     results: pd.DataFrame
     entry: dict
+    results_dir: str | Path | None = None  # where every period's results are (the secrecy plan covers them all)
+    structure_results: pd.DataFrame | None = None  # the forfait structure results the regional reports show
+    secret_plan: str | Path | None = None  # the batch's decision (secret_statistique.json)
 
     @cached_property
     def plan(self) -> Secrecy:
-        return secrecy_plan(self.results, self.rules, self.entry)
+        """The same masks as every regional report (see :func:`vsm.report.plan.publication_plan`)."""
+        if self.results_dir is None:
+            return decide_publication(self.rules, {self.period: (self.results, self.entry)}, self.structure_results).period(self.period)
+        return publication_plan(self.rules, self.results_dir, self.structure_results, saved=self.secret_plan).period(self.period)
 
     @property
     def facts(self) -> dict:
@@ -113,8 +119,14 @@ class NationalReport(SharedSections):
         }
 
 
-def national_report(rules: RuleSet | str | None, period: str | None, results_dir: str | Path) -> NationalReport:
-    """``rules`` / ``period`` None: see :func:`vsm.report.data.report_parameters`."""
+def national_report(rules: RuleSet | str | None, period: str | None, results_dir: str | Path,
+                    structure_results: str | Path | None = None, structure_rules: str | None = None,
+                    secret_plan: str | None = None) -> NationalReport:
+    """``rules`` / ``period`` None: see :func:`vsm.report.data.report_parameters`;
+    ``structure_results``: those the regional reports show (the secrecy plan covers them)."""
+    from .structure import read_structure_results
+
     rules, period = report_parameters(rules, period, results_dir)
     rules, results, entry, _ = load_period(rules, period, results_dir)
-    return NationalReport(rules, period, results, entry)
+    return NationalReport(rules, period, results, entry, results_folder(results_dir),
+                          read_structure_results(structure_results, structure_rules), secret_plan)

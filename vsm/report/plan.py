@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -394,31 +395,222 @@ def couple_regions(national, regions: dict, coupled: list[str]) -> dict:
 
 
 def secrecy_plan(results: pd.DataFrame, rules: RuleSet, entry: dict | None = None, width: Fraction = NEAR_WIDTH) -> Secrecy:
-    """The masks of every report of a period — all regional reports and the national
-    synthesis — decided together, so that no combination of them gives a small count back.
+    """The masks of one period's reports published alone (all regional reports and the
+    national synthesis): :func:`publication_plan` with this period only."""
+    return decide_publication(rules, {"_": (results, entry or {})}, None, width).period("_")
 
-    1. The whole country (the groups the national figures publish) and each region (all
-       the groups its report publishes) are protected on their own
-       (:func:`vsm.publish.secrecy.protect`); a region of 1 to 10 professionals publishes nothing.
-    2. Regions against the national totals: for every group published both nationally and
-       per region, the masked regional counts must be 0 or at least two, adding up to 0 or
-       more than 10 — otherwise the national total minus the published regions would give
-       them back. Else the smallest published count of another region is masked too (then
-       that region is protected again), until nothing changes.
-    3. Each region's table by département (:func:`departement_population`), against the
-       region's figures as step 2 left them.
-    """
-    national = population(NATIONAL, results, rules, width, detail=False)
-    regions = {code: population(code, part, rules, width, detail=code != UNKNOWN_REGION) for code, part in region_scopes(results).items()}
-    coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())]
-    protections = couple_regions(national, regions, coupled)
-    for code, part in region_scopes(results).items():
-        if code != UNKNOWN_REGION and "departement" in part.columns:
-            pop = departement_population(departement_scope(code), part, rules, regions[code].groups)
-            protections[pop.scope] = protect_departements(pop, protections[code])
-    if entry is not None:
-        protections[ABSENT] = absent_population(entry).protect()
-    return Secrecy(protections)
+
+# --------------------------------------------------------------------------- a whole publication
+
+STRUCTURE = "structure"  # the publication key of the forfait structure's groups
+
+
+def structure_scope(region: str) -> str:
+    """The plan's scope of a region's forfait structure part."""
+    return f"structure_{region}"
+
+
+@dataclass(eq=False)
+class Publication(_Shared):
+    """What is masked in everything published for a rule set: every period's regional reports,
+    départements and national synthesis, and the forfait structure parts
+    (:func:`decide_publication`)."""
+
+    names: dict[tuple[str, str], dict[str, int]]  # (publication, scope) → group → count
+    masked: dict[tuple[str, str], frozenset[str]]
+    whole: frozenset[tuple[str, str]]
+    threshold: int
+    stats: dict = field(default_factory=dict)
+    fingerprint: str = ""
+
+    def period(self, publication: str) -> Secrecy:
+        """The masks a report of ``publication`` (a period) uses; the forfait structure's
+        scopes come with them."""
+        protections = {}
+        for (pub, scope), counts in self.names.items():
+            if pub in (publication, STRUCTURE):
+                masked = self.masked.get((pub, scope), frozenset())
+                protections[scope] = secrecy.Protection(counts, masked, masked, self.threshold, (pub, scope) in self.whole)
+        return Secrecy(protections)
+
+    def to_json(self) -> dict:
+        """The decision as « reports/<rules>/secret_statistique.json » keeps it: which groups
+        are masked in each scope (no count is written)."""
+        scopes: dict[str, dict] = {}
+        for (pub, scope), counts in sorted(self.names.items()):
+            scopes.setdefault(pub, {})[scope] = {
+                "entier": (pub, scope) in self.whole,
+                "masques": sorted(self.masked.get((pub, scope), ())),
+                "publies": sorted(set(counts) - self.masked.get((pub, scope), frozenset())),
+            }
+        return {"format": 1, "empreinte": self.fingerprint, "seuil": self.threshold, "decision": self.stats, "publications": scopes}
+
+
+def _universe(ids: list[np.ndarray]) -> pd.Index:
+    return pd.Index(np.unique(np.concatenate([np.asarray(i, dtype=str) for i in ids]) if ids else np.zeros(0, dtype=str)))
+
+
+def publication_groups(
+    rules: RuleSet,
+    periods: Mapping[str, tuple[pd.DataFrame, dict]],
+    structure: pd.DataFrame | None,
+    width: Fraction = NEAR_WIDTH,
+) -> tuple[int, list[secrecy.Group], dict[tuple[str, str], dict[str, int]], set[tuple[str, str]]]:
+    """Every group of professionals the publication shows (see the module docstring), as
+    :class:`vsm.publish.secrecy.Group` over one numbering of the professionals (by ``ps_id``,
+    across periods and forfaits): (number of professionals, groups, counts by scope, whole
+    scopes)."""
+    ids = [frame["ps_id"] for frame, _ in periods.values()]
+    ids += [np.array([str(p["ps_id"]) for p in (entry or {}).get("professionals_without_patientele", [])], dtype=str)
+            for _, entry in periods.values()]
+    if structure is not None:
+        ids.append(structure["ps_id"])
+    universe = _universe(ids)
+    groups: list[secrecy.Group] = []
+    names: dict[tuple[str, str], dict[str, int]] = {}
+    whole: set[tuple[str, str]] = set()
+
+    def add(publication: str, pop: Population, people: np.ndarray, national: bool = False, entire: bool = False) -> None:
+        key = (publication, pop.scope)
+        names[key] = {name: int(np.count_nonzero(v)) for name, v in pop.groups.items()}
+        if entire:
+            whole.add(key)
+        for name, member in pop.groups.items():
+            groups.append(secrecy.Group((publication, pop.scope, name), people[np.asarray(member, dtype=bool)],
+                                        pop.importance.get(name, 50), national, entire))
+
+    small_regions: set[str] = set()
+    for publication, (results, entry) in periods.items():
+        people = universe.get_indexer(results["ps_id"].astype(str))
+        add(publication, population(NATIONAL, results, rules, width, detail=False), people, national=True)
+        for code, part in region_scopes(results).items():
+            mine = universe.get_indexer(part["ps_id"].astype(str))
+            pop = population(code, part, rules, width, detail=code != UNKNOWN_REGION)
+            entire = small(pop.size)
+            if entire:
+                small_regions.add(code)
+            add(publication, pop, mine, entire=entire)
+            if code != UNKNOWN_REGION and "departement" in part.columns:
+                add(publication, departement_population(departement_scope(code), part, rules, pop.groups), mine, entire=entire)
+        absent = absent_population(entry or {})
+        listed = [str(p["ps_id"]) for p in (entry or {}).get("professionals_without_patientele", [])]
+        add(publication, absent, universe.get_indexer(listed))
+    if structure is not None:
+        from ..structure.rules import load_structure_rules
+        srules = load_structure_rules(structure_rules_of(structure))
+        codes = structure["region"].astype(str) if "region" in structure.columns else pd.Series([], dtype=str)
+        for code in sorted(set(codes)):
+            mine = structure[codes == code]
+            pop, _, _ = structure_population(mine, srules, structure_scope(code))
+            add(STRUCTURE, pop, universe.get_indexer(mine["ps_id"].astype(str)), entire=small(len(mine)) or code in small_regions)
+    return len(universe), groups, names, whole
+
+
+def publication_plan(
+    rules: RuleSet,
+    results_dir: str | Path,
+    structure: pd.DataFrame | None = None,
+    width: Fraction = NEAR_WIDTH,
+    saved: str | Path | None = None,
+) -> Publication:
+    """The secrecy decision of everything published for ``rules``: every period computed in
+    ``results_dir`` (not only the one of a report: what P2 publishes must not give back what
+    P1 hides) and the forfait structure results when given. ``saved``: the decision the batch
+    wrote (« secret_statistique.json »), used when it was taken on these very inputs."""
+    from .data import load_period, read_manifest_periods
+
+    periods = {}
+    for period in read_manifest_periods(results_dir):
+        _, results, entry, _ = load_period(rules, period, results_dir)
+        periods[period] = (results, entry)
+    fingerprint = publication_fingerprint(rules, periods, structure, width)
+    if fingerprint in _DECIDED:
+        return _DECIDED[fingerprint]
+    prepared = publication_groups(rules, periods, structure, width)
+    found = load_publication(saved, fingerprint, prepared[2]) if saved is not None and str(saved).strip() else None
+    if found is None:
+        found = decide_publication(rules, periods, structure, width, prepared, fingerprint)
+    while len(_DECIDED) >= 4:
+        _DECIDED.pop(next(iter(_DECIDED)))
+    _DECIDED[fingerprint] = found
+    return found
+
+
+_DECIDED: dict[str, "Publication"] = {}  # decisions of this process, by fingerprint of their inputs
+
+
+def decide_publication(
+    rules: RuleSet,
+    periods: Mapping[str, tuple[pd.DataFrame, dict]],
+    structure: pd.DataFrame | None = None,
+    width: Fraction = NEAR_WIDTH,
+    prepared: tuple | None = None,
+    fingerprint: str | None = None,
+) -> Publication:
+    """Decide once which groups are masked in everything published for a rule set: both
+    periods, both forfaits, every region, département and the national synthesis together
+    (:func:`vsm.publish.secrecy.decide`), so that no combination of their figures — P2 − P1,
+    the national total minus the published regions over nested columns, a table's total
+    minus its published rows — gives a set of 1 to 10 professionals."""
+    size, groups, names, whole = prepared or publication_groups(rules, periods, structure, width)
+    decision = secrecy.decide(size, groups, threshold())
+    masked: dict[tuple[str, str], set[str]] = {}
+    for publication, scope, name in decision.masked:
+        masked.setdefault((publication, scope), set()).add(name)
+    stats = {
+        "professionnels": size, "groupes": len(groups), "masques": len(decision.masked), "blocs": decision.blocks,
+        "ensembles_donnes_par_le_national": decision.learned, "recherches_exactes": decision.exact_searches,
+        "secondes": round(decision.seconds, 2),
+    }
+    if fingerprint is None:
+        fingerprint = publication_fingerprint(rules, periods, structure, width)
+    return Publication(names, {k: frozenset(v) for k, v in masked.items()}, frozenset(whole), threshold(), stats, fingerprint)
+
+
+def publication_fingerprint(rules: RuleSet, periods: Mapping[str, tuple[pd.DataFrame, dict]], structure: pd.DataFrame | None,
+                            width: Fraction) -> str:
+    """What the decision depends on: the results of every period and of the forfait structure
+    (their contents), the rule sets, the near-threshold width, the secrecy threshold and the
+    code."""
+    import hashlib
+
+    from ..store import code_sha256
+
+    digest = hashlib.sha256()
+    for part in (rules.id, rules.sha256, str(width), str(threshold()), code_sha256()):
+        digest.update(part.encode() + b"\0")
+    frames = [(k, f) for k, (f, _) in sorted(periods.items())] + ([(STRUCTURE, structure)] if structure is not None else [])
+    for key, frame in frames:
+        digest.update(key.encode() + b"\0" + str(list(frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+    for key, (_, entry) in sorted(periods.items()):
+        listed = sorted(str(p["ps_id"]) for p in (entry or {}).get("professionals_without_patientele", []))
+        digest.update(key.encode() + b"\0" + "\n".join(listed).encode())
+    if structure is not None:
+        digest.update(str(structure.attrs.get("structure_rules", "")).encode())
+    return digest.hexdigest()
+
+
+def load_publication(path: str | Path, fingerprint: str, names: dict) -> Publication | None:
+    """The decision saved by the batch (:meth:`Publication.to_json`) when it was taken on the
+    same inputs (same fingerprint), else None."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("format") != 1 or data.get("empreinte") != fingerprint or data.get("seuil") != threshold():
+        return None
+    masked, whole = {}, set()
+    for publication, scopes in data.get("publications", {}).items():
+        for scope, item in scopes.items():
+            masked[(publication, scope)] = frozenset(item.get("masques", []))
+            if item.get("entier"):
+                whole.add((publication, scope))
+    if set(masked) != set(names) or any(not masked[k] <= set(names[k]) for k in names):
+        return None
+    return Publication(names, masked, frozenset(whole), threshold(), data.get("decision", {}), fingerprint)
 
 
 # --------------------------------------------------------------------------- by département
@@ -475,6 +667,18 @@ def protect_departements(pop: Population, region: secrecy.Protection) -> secrecy
 
 
 # --------------------------------------------------------------------------- forfait structure 2023
+
+
+def structure_rules_of(structure: pd.DataFrame | None) -> str:
+    """The forfait structure rule set of these results: the one they were computed with
+    (recorded beside them, or given to the report), else params/structure.yml's default."""
+    if structure is None:
+        from ..structure.defaults import default_structure_rules
+
+        return default_structure_rules()
+    from ..structure.defaults import default_structure_rules
+
+    return str(structure.attrs.get("structure_rules") or default_structure_rules())
 
 
 def structure_population(results: pd.DataFrame, rules, scope: str) -> tuple[Population, list[tuple[str, str]], list[tuple[int, Any, str]]]:

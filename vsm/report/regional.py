@@ -20,7 +20,7 @@ from ..rules import RuleSet
 from ..structure.rules import load_structure_rules
 from ..rules.words import band_label, majoration_label, reached_label, threshold_percent
 from .charts import patientele_histogram, share_histogram, structured_histogram
-from .data import NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, load_period, region_rows, report_parameters
+from .data import NATIONAL, NATIONAL_NAME, NEAR_WIDTH, ints, load_period, region_rows, report_parameters, results_folder
 from .display import Chart, Table, count_table, chart_minimum, threshold
 from .figures import (
     departements_frame,
@@ -33,7 +33,7 @@ from .figures import (
     tier_majoration_frame,
     without_patientele_frame,
 )
-from .plan import Secrecy, departement_scope, secrecy_plan
+from .plan import Secrecy, decide_publication, departement_scope, publication_plan
 from .structure import read_structure_results, structure_rules_of, structure_section
 from .titles import SharedSections, payments_markdown, scope_markdown, title_facts
 
@@ -130,6 +130,8 @@ class RegionalReport(SharedSections):
     structure_results: pd.DataFrame | None = None
     structure_source: str = ""
     payments_path: str = ""
+    results_dir: str | Path | None = None  # where every period's results are (the secrecy plan covers them all)
+    secret_plan: str | Path | None = None  # the batch's decision (secret_statistique.json)
 
     @cached_property
     def regional(self) -> pd.DataFrame:
@@ -137,8 +139,13 @@ class RegionalReport(SharedSections):
 
     @cached_property
     def plan(self) -> Secrecy:
-        """The masks of every report of the period (the same in every notebook)."""
-        return secrecy_plan(self.results, self.rules, self.entry, self.near_width)
+        """The masks of everything published for the rule set (the same in every notebook):
+        every period, both forfaits, every region and the national synthesis."""
+        if self.results_dir is None:
+            return decide_publication(self.rules, {self.period: (self.results, self.entry)}, self.structure_results,
+                                      self.near_width).period(self.period)
+        return publication_plan(self.rules, self.results_dir, self.structure_results, self.near_width,
+                                self.secret_plan).period(self.period)
 
     @property
     def scope(self) -> str:
@@ -364,6 +371,7 @@ def regional_report(
     structure_results: str | Path | None = None,
     payments_path: str = "",
     structure_rules: str | None = None,
+    secret_plan: str | None = None,
 ) -> RegionalReport:
     """Validate the notebook's parameters, read the results once and keep the region's rows.
     ``rules`` / ``period`` None: see :func:`vsm.report.data.report_parameters`;
@@ -374,4 +382,5 @@ def regional_report(
     structure = read_structure_results(structure_results, structure_rules)
     source = Path(str(structure_results)).name if structure is not None else ""
     return RegionalReport(rules, period, load_regions()[code], results, entry, structure_results=structure,
-                          structure_source=source, payments_path=payments_path)
+                          structure_source=source, payments_path=payments_path,
+                          results_dir=results_folder(results_dir), secret_plan=secret_plan)

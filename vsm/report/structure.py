@@ -15,12 +15,11 @@ from ..errors import VsmError
 from ..money import mean_eur, share
 from ..store import read_results
 from ..structure.compute import total_eur
-from ..structure.defaults import default_structure_rules
 from ..structure.rules import load_structure_rules
 from .data import resolve_path
 from .display import Headcount, Table, small, threshold
 from .figures import figure_text, table
-from .plan import Secrecy, counted, structure_population, tied, typed_frame
+from .plan import Secrecy, counted, structure_population, structure_rules_of, structure_scope, tied, typed_frame
 
 
 def structure_section(
@@ -46,16 +45,19 @@ def structure_section(
         )]
     rules = load_structure_rules(structure_rules_of(structure))
     mine = structure[structure["region"].astype(str) == code] if "region" in structure.columns else structure.iloc[0:0]
-    scope = f"structure_{code}"
+    scope = structure_scope(code)
     pop, brackets, indicators = structure_population(mine, rules, scope)
-    forced, shown_elsewhere = set(), set()
-    same = set(mine["ps_id"].astype(str)) == set(vsm_results["ps_id"].astype(str))
-    if same and plan.covers(code):
-        # The same médecins as the VSM report: « structure_professionnels » is its « professionnels ».
-        (forced if plan.is_masked(code, "professionnels") else shown_elsewhere).add("structure_professionnels")
-    whole = plan.covers(code) and plan.whole(code) or small(len(mine))
-    protection = secrecy.protect(pop.groups, importance=pop.importance, forced=forced,
-                                 shown=set() if whole else shown_elsewhere, whole=whole)
+    if plan.covers(scope):  # decided with everything else the rule set publishes
+        protection = plan.protections[scope]
+        whole = protection.whole
+    else:  # published alone: « structure_professionnels » shares the fate of the VSM report's « professionnels »
+        forced, shown_elsewhere = set(), set()
+        same = set(mine["ps_id"].astype(str)) == set(vsm_results["ps_id"].astype(str))
+        if same and plan.covers(code):
+            (forced if plan.is_masked(code, "professionnels") else shown_elsewhere).add("structure_professionnels")
+        whole = plan.covers(code) and plan.whole(code) or small(len(mine))
+        protection = secrecy.protect(pop.groups, importance=pop.importance, forced=forced,
+                                     shown=set() if whole else shown_elsewhere, whole=whole)
     local = Secrecy({scope: protection})
     n = len(mine)
     paid = pop.count("structure_payes")
@@ -112,14 +114,6 @@ def structure_section(
         frames["structure points"] = distribution
         frames["structure indicateurs"] = met
     return parts
-
-
-def structure_rules_of(structure: pd.DataFrame | None) -> str:
-    """The forfait structure rule set of these results: the one they were computed with
-    (recorded beside them, or given to the report), else params/structure.yml's default."""
-    if structure is None:
-        return default_structure_rules()
-    return str(structure.attrs.get("structure_rules") or default_structure_rules())
 
 
 def read_structure_results(path: str | Path | None, rules: str | None = None) -> pd.DataFrame | None:
