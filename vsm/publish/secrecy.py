@@ -14,23 +14,25 @@ region, département and the national synthesis, see vsm/report/plan.py):
 
 1. **Primary**: every group of 1 to threshold professionals; everything of a scope that is
    itself a small count (``whole``).
-2. **Each block alone** (the professionals linked by the regional groups: a region): while a
-   readable set of 1 to threshold professionals exists, the cheapest published group that
-   makes it unreadable is masked (the least important first, then the smallest count).
-   Leaks are looked for first among the likely sets (every atom, every group, f ∩ g and
-   f ∖ g for every two groups), then by an exact search (a mixed-integer program, HiGHS):
-   the smallest 0/1 combination of atoms in the span of the published groups with 1 to
-   threshold professionals. Masks that turn out unnecessary are lifted, then checked again.
-3. **Blocks together, through the groups that span several blocks** (the national figures):
-   a block is safe on its own when each national group, restricted to it, is readable from
-   its own figures; the others form a *pool*, checked as one population (the national
-   groups restricted to the pool among its figures). A leak there is cut by masking a
-   regional figure of the pool, or one of another region (which then joins the pool, the
-   way « s » is given to a second region so that the national total minus the published
-   regions does not give the first back), or, last, the national figure. Then the whole
-   publication is safe: a readable set splits into a readable part per safe block and one
-   for the pool (their supports are disjoint and their spans add up directly), and each
-   part is either empty or larger than the threshold.
+2. **Each block alone** (the professionals linked by the regional groups: a region, with
+   its départements, both periods and its forfait structure part): while a readable set of
+   1 to threshold professionals exists, the cheapest masks that make it unreadable are
+   added (by total importance, then number, then count): one group when one is enough, or
+   the groups that tell apart a professional of the set from one outside it (the reader
+   then cannot say in which of the two a professional is). Leaks are looked for first among
+   the likely sets (every atom, every group, f ∩ g and f ∖ g for every two groups), then by
+   an exact search (a mixed-integer program, HiGHS): the smallest 0/1 combination of atoms
+   in the span of the published groups with 1 to threshold professionals. Masks that turn
+   out unnecessary are lifted, then the exact search runs again.
+3. **The national figures against the blocks** (groups spanning several blocks): for each
+   set they give — a national figure, or the difference of two nested ones (« éligibles −
+   rémunérés ») — the parts the blocks cannot read from their own figures are the national
+   set minus the published regions. One hidden part of more than threshold professionals
+   becomes known to its block, which is protected again with it; hidden parts of 1 to
+   threshold professionals in all are a leak: one more region hides its part (the cheapest,
+   as « s » given to a second region), or, when none can, the national figure is masked.
+   Combinations of national figures beyond these pairs are left to the audit test
+   (tests/secrecy_audit.py), which checks the whole demo publication.
 
 Masked cells show the symbol « s » (secret), not « < 11 »: a cell masked to protect another
 one, or an amount, can be far above 10.

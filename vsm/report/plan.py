@@ -1,18 +1,19 @@
-"""Groups of professionals and the statistical-secrecy plan of a period's reports
-(domain-facts § 5, params/secret.yml).
+"""Groups of professionals and the statistical-secrecy plan of everything a rule set
+publishes (domain-facts § 5, params/secret.yml).
 
 Every number of professionals a report shows is the size of a *group* of professionals of
-one *scope* (a region, or the whole country): « éligibles », « palier 1 avec majoration »,
-a bar of a chart… A builder records, beside its typed table (``frame.attrs["secret"]``),
-which group each cell counts or is computed on: a share is tied to its numerator and its
-denominator, an amount to the professionals it is paid to, a median of DMPs to the
-professionals it is taken over. :func:`secrecy_plan` decides once, for a whole period, which
-groups are masked (:func:`vsm.publish.secrecy.protect` per scope: no set of 1 to 10 professionals
-readable, even by difference between tables, e.g. « professionnels − éligibles »; then the
-regions are made consistent with the national totals: a region's masked count is never the
-national total minus the published regions). :func:`publish` replaces the cells of masked
-groups by « s ». A scope of 1 to 10 professionals publishes nothing at all (zeros would
-tell where its few professionals are).
+one *scope* (a region, its table by département, its forfait structure part, or the whole
+country): « éligibles », « palier 1 avec majoration », a bar of a chart… A builder records,
+beside its typed table (``frame.attrs["secret"]``), which group each cell counts or is
+computed on: a share is tied to its numerator and its denominator, an amount to the
+professionals it is paid to, a median of DMPs to the professionals it is taken over.
+:func:`publication_plan` decides once, for every period computed and the forfait structure
+together, which groups are masked (:func:`vsm.publish.secrecy.decide`: no set of 1 to 10
+professionals readable, even by difference between tables, periods or forfaits, or as the
+national total minus the published regions); the batch writes that decision to
+« secret_statistique.json » and every notebook reads it. :func:`publish` replaces the cells
+of masked groups by « s ». A scope of 1 to 10 professionals publishes nothing at all (zeros
+would tell where its few professionals are).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class Population(_Shared):
 
 @dataclass(eq=False)
 class Secrecy(_Shared):
-    """The masked groups of every scope of a publication (see :func:`secrecy_plan`)."""
+    """The masked groups of every scope of a publication (see :func:`publication_plan`)."""
 
     protections: dict[str, secrecy.Protection]
 
@@ -154,7 +155,7 @@ def publish(frame: pd.DataFrame, plan: Secrecy | None = None) -> pd.DataFrame:
     statistical secrecy masks a cell).
 
     Every table a report shows goes through here. ``plan``: the masks of the whole
-    publication (:func:`secrecy_plan`); without it, the table is protected on its own.
+    publication (:func:`publication_plan`); without it, the table is protected on its own.
     """
     hidden = masked_cells(frame, plan)
     sym = symbol()
@@ -339,7 +340,13 @@ def vsm_groups(results: pd.DataFrame, rules: RuleSet, width: Fraction = NEAR_WID
 
 def population(scope: str, results: pd.DataFrame, rules: RuleSet, width: Fraction = NEAR_WIDTH, detail: bool = True) -> Population:
     groups = vsm_groups(results, rules, width, detail)
-    return Population(scope, groups, {name: group_importance(name) for name in groups})
+    importance = {name: group_importance(name) for name in groups}
+    if "complements" in groups:
+        # a complementary period pays the complements: its professionals paid (and amount)
+        # over the whole year are context, masked before the first period's when one must go
+        for name in ("remuneres", "montant:professionnels"):
+            importance[name] = IMPORTANCE["complements"] - 5
+    return Population(scope, groups, importance)
 
 
 def absent_population(entry: dict) -> Population:
@@ -653,17 +660,6 @@ def departement_population(scope: str, results: pd.DataFrame, rules: RuleSet, ba
         if "complements" in base:
             groups[f"departement_{key}_complements"] = members & base["complements"]
     return Population(scope, groups, {name: group_importance(name) for name in groups})
-
-
-def protect_departements(pop: Population, region: secrecy.Protection) -> secrecy.Protection:
-    """The table by département protected against what the region's report already publishes:
-    a region total the region masks is masked here too, one it publishes is known to the
-    reader (never masked, counted as readable); a region of 1 to 10 publishes nothing."""
-    totals = [name for name in DEPARTEMENT_TOTALS if name in pop.groups]
-    if region.whole:
-        return secrecy.protect(pop.groups, whole=True)
-    forced = {name for name in totals if region.is_masked(name)}
-    return secrecy.protect(pop.groups, importance=pop.importance, forced=forced, shown=set(totals) - forced)
 
 
 # --------------------------------------------------------------------------- forfait structure 2023

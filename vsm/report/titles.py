@@ -73,7 +73,11 @@ def scope_markdown(rules: RuleSet, where: str, across: str) -> str:
     return (
         f"Professionnels concernés : {who} {where} (jeu de règles {md_escape(rules.id)}). "
         f"Secret statistique : aucun effectif de 1 à {threshold()} professionnels n'est lisible, "
-        f"ni dans un tableau ni par différence {across} (« s »)."
+        f"ni dans un tableau ni par différence {across}, entre les deux périodes ou avec le forfait structure (« s ») : "
+        "le masquage est décidé une seule fois pour tout ce que publie le jeu de règles. "
+        "La règle de dominance (un professionnel faisant l'essentiel d'un montant publié) n'est pas appliquée : "
+        "aucune des sources suivies par l'outil n'en fixe une ; tout montant publié porte sur 0 ou plus de "
+        f"{threshold()} professionnels."
     )
 
 
