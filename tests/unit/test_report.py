@@ -645,3 +645,39 @@ def test_forfait_structure_rule_set_is_a_parameter(demo, tmp_path):
     (tmp_path / "structure.json").write_text(json.dumps({"rules": "recorded-2098"}), encoding="utf-8")
     assert r.structure.read_structure_results(recorded).attrs["structure_rules"] == "recorded-2098"
     assert r.structure.read_structure_results(recorded, "absent-2099").attrs["structure_rules"] == "absent-2099"
+
+
+def test_publication_decision_saved_once_and_reused_only_on_the_same_inputs(demo, tmp_path, monkeypatch):
+    """The batch's secret_statistique.json: which groups are masked in each scope, no count;
+    read back only when its fingerprint is that of the inputs."""
+    import json
+
+    from vsm.report import plan as sp
+    from vsm.report.structure import read_structure_results
+    from vsm.rules import load_rules
+
+    folder, structure_path = demo
+    structure = read_structure_results(structure_path)
+    rules = load_rules("medecins-2024")
+    decided = sp.publication_plan(rules, folder, structure)
+    saved = tmp_path / "secret_statistique.json"
+    saved.write_text(json.dumps(decided.to_json()), encoding="utf-8")
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    assert set(data["publications"]) == {"P1", "P2", "structure"}
+    assert not any(isinstance(v, int) and not isinstance(v, bool) for pub in data["publications"].values()
+                   for item in pub.values() for v in item.values())  # names only, no count
+    sp._DECIDED.clear()
+    calls = []
+    real = sp.decide_publication
+    monkeypatch.setattr(sp, "decide_publication", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = sp.publication_plan(rules, folder, structure, saved=saved)
+    masks = lambda pub: {k: v for k, v in pub.masked.items() if v}  # noqa: E731
+    assert calls == [] and masks(again) == masks(decided)  # read back, not decided again
+    data["empreinte"] = "0" * 64  # other inputs: decided again
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    sp._DECIDED.clear()
+    other = sp.publication_plan(rules, folder, structure, saved=saved)
+    assert calls == [1] and masks(other) == masks(decided)
+    # every period's reports and the forfait structure parts take their masks from it
+    p1, p2 = decided.period("P1"), decided.period("P2")
+    assert p1.covers("structure_53") and p2.covers("structure_53") and p1.covers("53:departements")

@@ -122,7 +122,7 @@ class Protection:
     same published number, under two labels.
     """
 
-    counts: Mapping[str, int]
+    counts: Mapping[str, int | None]  # None: read back from a saved decision (no count is saved)
     masked: frozenset[str]
     primary: frozenset[str]
     threshold: int

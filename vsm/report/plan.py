@@ -423,7 +423,7 @@ class Publication(_Shared):
     départements and national synthesis, and the forfait structure parts
     (:func:`decide_publication`)."""
 
-    names: dict[tuple[str, str], dict[str, int]]  # (publication, scope) → group → count
+    names: dict[tuple[str, str], dict[str, int | None]]  # (publication, scope) → group → count (None when read back)
     masked: dict[tuple[str, str], frozenset[str]]
     whole: frozenset[tuple[str, str]]
     threshold: int
@@ -533,10 +533,9 @@ def publication_plan(
     fingerprint = publication_fingerprint(rules, periods, structure, width)
     if fingerprint in _DECIDED:
         return _DECIDED[fingerprint]
-    prepared = publication_groups(rules, periods, structure, width)
-    found = load_publication(saved, fingerprint, prepared[2]) if saved is not None and str(saved).strip() else None
+    found = load_publication(saved, fingerprint) if saved is not None and str(saved).strip() else None
     if found is None:
-        found = decide_publication(rules, periods, structure, width, prepared, fingerprint)
+        found = decide_publication(rules, periods, structure, width, fingerprint=fingerprint)
     while len(_DECIDED) >= 4:
         _DECIDED.pop(next(iter(_DECIDED)))
     _DECIDED[fingerprint] = found
@@ -598,24 +597,28 @@ def publication_fingerprint(rules: RuleSet, periods: Mapping[str, tuple[pd.DataF
     return digest.hexdigest()
 
 
-def load_publication(path: str | Path, fingerprint: str, names: dict) -> Publication | None:
+def load_publication(path: str | Path, fingerprint: str) -> Publication | None:
     """The decision saved by the batch (:meth:`Publication.to_json`) when it was taken on the
-    same inputs (same fingerprint), else None."""
+    same inputs and code (same fingerprint), else None. Its groups' counts are not in the
+    file: they read as None (the reports count their groups themselves)."""
     import json
 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if data.get("format") != 1 or data.get("empreinte") != fingerprint or data.get("seuil") != threshold():
+    if not isinstance(data, dict) or data.get("format") != 1 or data.get("empreinte") != fingerprint or data.get("seuil") != threshold():
         return None
-    masked, whole = {}, set()
-    for publication, scopes in data.get("publications", {}).items():
-        for scope, item in scopes.items():
-            masked[(publication, scope)] = frozenset(item.get("masques", []))
-            if item.get("entier"):
-                whole.add((publication, scope))
-    if set(masked) != set(names) or any(not masked[k] <= set(names[k]) for k in names):
+    names, masked, whole = {}, {}, set()
+    try:
+        for publication, scopes in data["publications"].items():
+            for scope, item in scopes.items():
+                hidden = frozenset(str(n) for n in item["masques"])
+                names[(publication, scope)] = dict.fromkeys(sorted(hidden | {str(n) for n in item["publies"]}))
+                masked[(publication, scope)] = hidden
+                if item.get("entier"):
+                    whole.add((publication, scope))
+    except (KeyError, AttributeError, TypeError):
         return None
     return Publication(names, masked, frozenset(whole), threshold(), data.get("decision", {}), fingerprint)
 
