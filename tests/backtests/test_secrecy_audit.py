@@ -88,6 +88,15 @@ def test_the_audit_catches_a_plan_without_the_national_step(publication, monkeyp
     assert any("'06'" in what for what, _ in leaks)  # Mayotte: the national total minus the published regions
 
 
+def test_the_audit_catches_a_plan_without_the_exact_search(publication, monkeypatch):
+    """Only the likely sets, no mixed-integer search: La Réunion's forfait structure table
+    gives back two masked rows together (the quoted failure (c))."""
+    *_, size, groups, _ = publication
+    monkeypatch.setattr(secrecy._Space, "exact_leak", lambda self, visible: None)
+    leaks = audit(size, groups, secrecy.decide(size, groups).masked, LIMIT)
+    assert any("structure_04" in what for what, _ in leaks)
+
+
 def test_the_audit_catches_periods_and_forfaits_decided_apart(publication):
     """The former plan: each period, and the forfait structure, protected on its own."""
     *_, size, groups, _ = publication
