@@ -129,3 +129,38 @@ def test_audit_on_hand_built_leaks():
     assert audit(n, groups, {("P", "A", "payes"), ("P", "B", "ligne_1"), ("P", "B", "ligne_2"), ("P", "B", "ligne_3")}, LIMIT) == []
     decided = secrecy.decide(n, groups)
     assert audit(n, groups, decided.masked, LIMIT) == []
+
+
+REGIONAL_SECTIONS = ("essentials", "scope_note", "key_figures_section", "comparison_section", "departements_section",
+                     "tiers_section", "distributions_section", "share_chart_section", "structured_chart_section",
+                     "patientele_chart_section", "near_section", "forfait_structure_section", "regional_quality_section",
+                     "cases_section", "without_patientele", "exclusions")
+NATIONAL_SECTIONS = ("essentials", "scope_note", "key_figures", "regions", "rates_chart", "amounts_chart", "tier_totals",
+                     "without_patientele", "exclusions")
+
+
+def test_everything_the_reports_show_is_in_the_decision(publication, monkeypatch):
+    """Every section of every report of the demo publication (18 regions × 2 periods and both
+    national syntheses, as the notebooks call them) takes its masks from the one decision
+    audited above: no table, chart or sentence falls back to a protection of its own."""
+    from vsm import report as r
+    from vsm.report import plan as plan_module
+
+    rules, results, structure, periods, *_ = publication
+    structure_path = results.parent / "forfait-structure-2023" / "resultats.parquet"
+    alone = []
+    monkeypatch.setattr(plan_module.Secrecy, "local", classmethod(lambda cls, pops: alone.append([p.scope for p in pops]) or cls({})))
+    real_protect = secrecy.protect
+    monkeypatch.setattr(secrecy, "protect", lambda *a, **k: alone.append("protect") or real_protect(*a, **k))
+    shown = 0
+    for period in periods:
+        for code in sorted(set(periods[period][0]["region"].astype(str))):
+            rep = r.regional_report(rules, period, code, results, structure_path)
+            for name in REGIONAL_SECTIONS:
+                out = getattr(rep, name)()
+                shown += len(out) if isinstance(out, (list, tuple)) else 1
+        rep = r.national_report(rules, period, results, structure_path)
+        for name in NATIONAL_SECTIONS:
+            getattr(rep, name)()
+            shown += 1
+    assert alone == [] and shown > 500
