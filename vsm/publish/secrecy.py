@@ -55,10 +55,8 @@ import numpy as np
 from ..errors import VsmError
 from ..paths import load_yaml, params_dir
 
-CUT_POOL = 14  # groups tried together when looking for the cheapest secondary masks
 TOL = 1e-7  # numerical tolerance of the (double precision) linear algebra
 MILP_SECONDS = 120  # the exact search of one population gives up (French error) after this
-NATIONAL_BONUS = 1  # a figure spanning several blocks (national) is masked after a regional one of the same importance
 
 
 # --------------------------------------------------------------------------- settings
@@ -168,7 +166,6 @@ class _Space:
         index: dict = {}
         self.members: list[list] = []
         rows = []
-        self.form_of: dict = {}
         for j, key in enumerate(keys):
             if not forms[j].any():
                 continue  # an empty group tells nothing: never masked for itself
@@ -178,7 +175,6 @@ class _Space:
                 rows.append(forms[j])
                 self.members.append([])
             self.members[index[k]].append(key)
-            self.form_of[key] = index[k]
         self.F = np.array(rows, dtype=np.float64).reshape(len(rows), len(counts))
         self.gram = self.F @ self.F.T
         self.value = (self.F @ counts).round().astype(np.int64)
@@ -271,14 +267,13 @@ class _Space:
         inverse = (vectors[:, keep] / values[keep]) @ vectors[:, keep].T
         return inverse, vectors[:, ~keep]
 
-    def readable(self, a: np.ndarray, s: np.ndarray, visible: list[int], inverse=None) -> np.ndarray:
+    def readable(self, a: np.ndarray, s: np.ndarray, visible: list[int]) -> np.ndarray:
         """Which of the sets (rows of ``a`` = F x, ``s`` = ‖x‖²) are readable from ``visible``."""
         if not len(a):
             return np.zeros(0, dtype=bool)
         if not visible:
             return np.zeros(len(a), dtype=bool)
-        if inverse is None:
-            inverse, _ = self._solver(visible)
+        inverse, _ = self._solver(visible)
         av = a[:, visible]
         residual = s - np.einsum("ij,jk,ik->i", av, inverse, av)
         return residual < 1e-6 * np.maximum(1.0, s)

@@ -23,7 +23,7 @@ from .figures import (
     tier_majoration_frame,
     without_patientele_frame,
 )
-from .plan import Secrecy, counted, decide_publication, population, publication_plan, tied, typed_frame
+from .plan import Secrecy, counted, population, report_plan, tied, typed_frame
 from .titles import SharedSections, scope_markdown, title_facts
 
 
@@ -80,9 +80,8 @@ class NationalReport(SharedSections):
     @cached_property
     def plan(self) -> Secrecy:
         """The same masks as every regional report (see :func:`vsm.report.plan.publication_plan`)."""
-        if self.results_dir is None:
-            return decide_publication(self.rules, {self.period: (self.results, self.entry)}, self.structure_results).period(self.period)
-        return publication_plan(self.rules, self.results_dir, self.structure_results, saved=self.secret_plan).period(self.period)
+        return report_plan(self.rules, self.period, self.results, self.entry, self.results_dir, self.structure_results,
+                           saved=self.secret_plan)
 
     @property
     def facts(self) -> dict:

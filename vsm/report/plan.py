@@ -370,7 +370,9 @@ def couple_regions(national, regions: dict, coupled: list[str]) -> dict:
     the masked regional counts of a group must be 0 or at least two adding up to more than
     the threshold, else the national total minus the published regions gives them back; one
     more region (its smallest published count) is masked, or the national figure, until
-    nothing changes. The one owner of this step, for the payment and simulation reports."""
+    nothing changes. Used by the simulation report (vsm/report/simulation_data.py); the
+    payment reports take the finer step of :func:`vsm.publish.secrecy.decide` (nested
+    national figures, one hidden region known to its block)."""
     limit = threshold()
     forced: dict[str, set[str]] = {scope: set() for scope in [NATIONAL, *regions]}
     protections = {NATIONAL: national.protect()}
@@ -545,12 +547,29 @@ def publication_plan(
 _DECIDED: dict[str, "Publication"] = {}  # decisions of this process, by fingerprint of their inputs
 
 
+def report_plan(
+    rules: RuleSet,
+    period: str,
+    results: pd.DataFrame,
+    entry: dict,
+    results_dir: str | Path | None,
+    structure: pd.DataFrame | None = None,
+    width: Fraction = NEAR_WIDTH,
+    saved: str | Path | None = None,
+) -> Secrecy:
+    """The masks a report of ``period`` uses: those of everything published from
+    ``results_dir`` (:func:`publication_plan`), or, for a report built on results alone (no
+    folder), those of this period and ``structure`` decided together."""
+    if results_dir is None:
+        return decide_publication(rules, {period: (results, entry)}, structure, width).period(period)
+    return publication_plan(rules, results_dir, structure, width, saved).period(period)
+
+
 def decide_publication(
     rules: RuleSet,
     periods: Mapping[str, tuple[pd.DataFrame, dict]],
     structure: pd.DataFrame | None = None,
     width: Fraction = NEAR_WIDTH,
-    prepared: tuple | None = None,
     fingerprint: str | None = None,
 ) -> Publication:
     """Decide once which groups are masked in everything published for a rule set: both
@@ -558,7 +577,7 @@ def decide_publication(
     (:func:`vsm.publish.secrecy.decide`), so that no combination of their figures — P2 − P1,
     the national total minus the published regions over nested columns, a table's total
     minus its published rows — gives a set of 1 to 10 professionals."""
-    size, groups, names, whole = prepared or publication_groups(rules, periods, structure, width)
+    size, groups, names, whole = publication_groups(rules, periods, structure, width)
     decision = secrecy.decide(size, groups, threshold())
     masked: dict[tuple[str, str], set[str]] = {}
     for publication, scope, name in decision.masked:

@@ -33,7 +33,7 @@ from .figures import (
     tier_majoration_frame,
     without_patientele_frame,
 )
-from .plan import Secrecy, decide_publication, departement_scope, publication_plan
+from .plan import Secrecy, departement_scope, report_plan
 from .structure import read_structure_results, structure_rules_of, structure_section
 from .titles import SharedSections, payments_markdown, scope_markdown, title_facts
 
@@ -141,11 +141,8 @@ class RegionalReport(SharedSections):
     def plan(self) -> Secrecy:
         """The masks of everything published for the rule set (the same in every notebook):
         every period, both forfaits, every region and the national synthesis."""
-        if self.results_dir is None:
-            return decide_publication(self.rules, {self.period: (self.results, self.entry)}, self.structure_results,
-                                      self.near_width).period(self.period)
-        return publication_plan(self.rules, self.results_dir, self.structure_results, self.near_width,
-                                self.secret_plan).period(self.period)
+        return report_plan(self.rules, self.period, self.results, self.entry, self.results_dir, self.structure_results,
+                           self.near_width, self.secret_plan)
 
     @property
     def scope(self) -> str:

@@ -11,11 +11,11 @@ pour la valeur 0,42 du balayage »…; an amount is tied to the professionals it
 (a change in cost to those whose payment changes). :func:`simulation_plan` protects each
 scope with :func:`vsm.publish.secrecy.protect` (no set of 1 to 10 professionals readable, even by
 difference between tables, between scenarios or between two values of a sweep), then
-makes the regions consistent with the national totals as :func:`vsm.report.secrecy_plan`
-does. A region of 1 to 10 professionals publishes nothing.
+makes the regions consistent with the national totals (:func:`vsm.report.couple_regions`).
+A region of 1 to 10 professionals publishes nothing.
 
 The payment reports of the same period publish the current rule's counts with their own plan
-(:func:`vsm.report.secrecy_plan`, on the current rule's results the simulation writes beside
+(:func:`vsm.report.secrecy_plan`: that period published alone, on the current rule's results the simulation writes beside
 its own): the groups they show that this report's figures are tied to (professionals, paid,
 complements, at or above each tier) are added to each scope as groups already known
 (``shown``): the masks are then chosen so that no small set is readable from both

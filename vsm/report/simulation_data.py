@@ -6,7 +6,7 @@ Every number of professionals the report shows is the size of a *group* of one s
 (France entière, or a region): « rémunérés avec la règle actuelle », « gagnants », « passent
 du palier 0 au palier 1 », « rémunérés pour la valeur 0,42 du balayage »…
 :func:`simulation_plan` protects each scope with :func:`vsm.publish.secrecy.protect`, then makes the
-regions consistent with the national totals as :func:`vsm.report.secrecy_plan` does; the
+regions consistent with the national totals (:func:`vsm.report.couple_regions`); the
 groups the payment reports of the same period publish are added to each scope as groups
 already known (``shown``, :func:`payment_groups`).
 """
@@ -246,7 +246,7 @@ def populations(data: PeriodData, scenario_ids: list[str], region: str | None,
 
 def simulation_plan(national: sp.Population, regions: dict[str, sp.Population]) -> sp.Secrecy:
     """Each scope protected on its own, then the regions made consistent with the national
-    totals (the second step of :func:`vsm.report.secrecy_plan`): a group's masked regional
+    totals (:func:`vsm.report.couple_regions`): a group's masked regional
     counts are 0 or at least two adding up to more than 10, else one more region is masked."""
     coupled = [name for name in national.groups if all(name in pop.groups for pop in regions.values())
                and not name.startswith("paiement:")]
